@@ -1,0 +1,13 @@
+/* Subcommand table: X(name, function, one-line help). Each command lives in cmd_<name>.c,
+ * returns the process exit status, and prints key=value lines (DESIGN.md §5). */
+#ifndef TP_CLI_COMMANDS_H
+#define TP_CLI_COMMANDS_H
+
+#define TP_CLI_COMMANDS(X)                                                          \
+    X("decode", tp_cmd_decode, "decode one SBE message: decode HEX|@FILE")
+
+#define TP_CLI_ENTRY(name, fn, help) { name, fn, help },
+#define TP_CLI_DECLARE(name, fn, help) int fn(int argc, char **argv);
+TP_CLI_COMMANDS(TP_CLI_DECLARE)
+
+#endif
