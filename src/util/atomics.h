@@ -63,13 +63,33 @@ static inline uint64_t tp_fetch_add_u64(void *p, uint64_t v)
     return atomic_fetch_add_explicit(TP_AT64(p), v, memory_order_acq_rel);
 }
 
+/* ThreadSanitizer does not model atomic_thread_fence and GCC refuses it under
+ * -fsanitize=thread (-Wtsan, an error with -Werror). In TSan builds the fences become
+ * compiler barriers, which is what the acquire/release fences compile to on x86-64 anyway.
+ * TSan builds check for data races, not weak-memory ordering; every word that the seqlock
+ * lets race (slot words, pattern payloads) is accessed atomically (relaxed), so TSan needs
+ * no fence to stay quiet, and a plain racy access still gets reported. */
+#if defined(__SANITIZE_THREAD__)
+#define TP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TP_TSAN 1
+#endif
+#endif
+
+#ifdef TP_TSAN
+#define TP_FENCE(order) atomic_signal_fence(order)
+#else
+#define TP_FENCE(order) atomic_thread_fence(order)
+#endif
+
 /* Orders earlier stores before later stores (and loads before stores). */
-static inline void tp_fence_release(void) { atomic_thread_fence(memory_order_release); }
+static inline void tp_fence_release(void) { TP_FENCE(memory_order_release); }
 
 /* Orders earlier loads before later loads and stores. */
-static inline void tp_fence_acquire(void) { atomic_thread_fence(memory_order_acquire); }
+static inline void tp_fence_acquire(void) { TP_FENCE(memory_order_acquire); }
 
 /* Full barrier. */
-static inline void tp_fence_seq_cst(void) { atomic_thread_fence(memory_order_seq_cst); }
+static inline void tp_fence_seq_cst(void) { TP_FENCE(memory_order_seq_cst); }
 
 #endif
