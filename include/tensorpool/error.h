@@ -29,7 +29,10 @@ extern "C" {
     X(TP_ESTATE, 12, "operation not valid in the current state")                 \
     X(TP_ETIMEOUT, 13, "timed out")                                              \
     X(TP_ETOOBIG, 14, "value too large")                                         \
-    X(TP_ECONFIG, 15, "invalid configuration")
+    X(TP_ECONFIG, 15, "invalid configuration")                                   \
+    X(TP_ECHANNEL, 16, "invalid or unsupported channel")                         \
+    X(TP_ELAPPED, 17, "subscription lost data and rejoined at the tail")         \
+    X(TP_ECLOSED, 18, "closed")
 
 typedef enum tp_error_code {
 #define TP_ERROR_ENUM(name, value, desc) name = value,

@@ -1,0 +1,525 @@
+/*
+ * shmlog: the protocol is written down in shmlog.h; this file follows it step by step.
+ */
+#include "transport/shmlog/shmlog.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "transport/transport.h"
+#include "util/atomics.h"
+#include "util/clock.h"
+#include "util/error.h"
+
+#define UNITS_BITS 21u
+#define UNITS_MASK ((1ull << UNITS_BITS) - 1u)
+#define TAG_SHIFT 23u
+#define TAG_MASK ((1ull << 41) - 1u)
+#define STATE_MASK 3ull
+
+#define ENTRY_GEN_MASK ((1ull << 30) - 1u)
+
+/* ---- record words ------------------------------------------------------------------------ */
+
+static inline uint64_t lap_tag(const tp_shmlog_t *log, uint64_t pos)
+{
+    return (pos >> log->cap_bits) & TAG_MASK;
+}
+
+static inline uint64_t make_word(const tp_shmlog_t *log, uint64_t pos, uint64_t bytes,
+                                 uint64_t state)
+{
+    return state | ((bytes / TP_SHMLOG_ALIGN) << 2) | (lap_tag(log, pos) << TAG_SHIFT);
+}
+
+static inline int word_current(const tp_shmlog_t *log, uint64_t w, uint64_t pos)
+{
+    return (w & STATE_MASK) != 0 && (w >> TAG_SHIFT) == lap_tag(log, pos);
+}
+
+static inline uint64_t word_bytes(uint64_t w)
+{
+    return ((w >> 2) & UNITS_MASK) * TP_SHMLOG_ALIGN;
+}
+
+static inline uint64_t *word_at(const tp_shmlog_t *log, uint64_t pos)
+{
+    return (uint64_t *)(void *)(log->data + (pos & log->mask));
+}
+
+static inline uint64_t record_bytes(size_t len)
+{
+    return ((uint64_t)len + TP_SHMLOG_RECORD_HEADER + TP_SHMLOG_ALIGN - 1) &
+           ~(uint64_t)(TP_SHMLOG_ALIGN - 1);
+}
+
+static inline int cas_u64(uint64_t *p, uint64_t *expected, uint64_t desired)
+{
+    return tp_cas_u64(p, expected, desired);
+}
+
+/* ---- open / create ------------------------------------------------------------------------- */
+
+static int capacity_check(uint64_t cap)
+{
+    if (cap < TP_SHMLOG_MIN_CAPACITY || cap > TP_SHMLOG_MAX_CAPACITY || (cap & (cap - 1)) != 0)
+        return tp_err_set(TP_ECHANNEL,
+                          "log capacity %" PRIu64 " must be a power of two from %u to %u", cap,
+                          TP_SHMLOG_MIN_CAPACITY, TP_SHMLOG_MAX_CAPACITY);
+    return 0;
+}
+
+static void bind_mapping(tp_shmlog_t *log, uint8_t *base, size_t size)
+{
+    log->base = base;
+    log->map_size = size;
+    log->hdr = (tp_shmlog_header_t *)(void *)base;
+    log->subs = (tp_shmlog_entry_t *)(void *)(base + TP_SHMLOG_PAGE);
+    log->pubs = (tp_shmlog_entry_t *)(void *)(base + 2 * TP_SHMLOG_PAGE);
+    log->data = base + TP_SHMLOG_META_BYTES;
+    log->capacity = log->hdr->capacity;
+    log->mask = log->capacity - 1;
+    log->cap_bits = (uint32_t)__builtin_ctzll(log->capacity);
+    log->max_message = log->hdr->max_message;
+    log->stream_id = log->hdr->stream_id;
+}
+
+/* Create the complete file under a private temporary name, then link it into place: the
+ * final name never refers to a half-initialised log, and link() fails with EEXIST when
+ * another process won the race. 1 = created, 0 = somebody else's exists, -1 = error. */
+static int create_log(tp_shmlog_t *log, int dirfd, const char *name, uint32_t stream_id,
+                      uint64_t cap, mode_t file_mode)
+{
+    static _Atomic unsigned counter;
+    char tmp[512];
+    size_t size = TP_SHMLOG_META_BYTES + cap;
+    uint8_t *base;
+    tp_shmlog_header_t *h;
+    int fd, rc;
+
+    snprintf(tmp, sizeof tmp, ".%s.tmp.%ld.%u", name, (long)getpid(), counter++);
+    fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return tp_err_set_errno(TP_EIO, errno, "create %s", tmp);
+    if (fchmod(fd, file_mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
+        rc = tp_err_set_errno(TP_EIO, errno, "size %s", tmp);
+        goto fail;
+    }
+    base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        rc = tp_err_set_errno(TP_EIO, errno, "mmap %s", tmp);
+        goto fail;
+    }
+    h = (tp_shmlog_header_t *)(void *)base;
+    h->magic = TP_SHMLOG_MAGIC;
+    h->meta_bytes = TP_SHMLOG_META_BYTES;
+    h->capacity = cap;
+    h->max_message = (uint32_t)(cap / 8);
+    h->stream_id = stream_id;
+    h->creator_pid = (uint64_t)getpid();
+    h->created_ns = tp_clock_monotonic_ns();
+    /* Release: every header field above is visible to whoever sees the version. */
+    tp_store_release_u32(&h->version, TP_SHMLOG_VERSION);
+    if (linkat(dirfd, tmp, dirfd, name, 0) != 0) {
+        int e = errno;
+        munmap(base, size);
+        unlinkat(dirfd, tmp, 0);
+        close(fd);
+        if (e == EEXIST)
+            return 0;
+        return tp_err_set_errno(TP_EIO, e, "link %s", name);
+    }
+    unlinkat(dirfd, tmp, 0);
+    close(fd);
+    bind_mapping(log, base, size);
+    return 1;
+fail:
+    unlinkat(dirfd, tmp, 0);
+    close(fd);
+    return rc;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Map an existing log and check everything before trusting anything inside it. */
+static int open_existing(tp_shmlog_t *log, int dirfd, const char *name, uint32_t stream_id,
+                         uint64_t want_cap, uint64_t timeout_ns)
+{
+    uint64_t deadline = tp_clock_monotonic_ns() + timeout_ns;
+    struct stat st;
+    uint8_t *base;
+    tp_shmlog_header_t *h;
+    uint64_t cap;
+    int fd = openat(dirfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : tp_err_set_errno(TP_EIO, errno, "open %s", name);
+    for (;;) {
+        if (fstat(fd, &st) != 0) {
+            close(fd);
+            return tp_err_set_errno(TP_EIO, errno, "fstat %s", name);
+        }
+        if (!S_ISREG(st.st_mode)) {
+            close(fd);
+            return tp_err_set(TP_EIO, "%s is not a regular file", name);
+        }
+        if ((uint64_t)st.st_size >= TP_SHMLOG_META_BYTES + TP_SHMLOG_MIN_CAPACITY)
+            break;
+        /* Files are linked into place complete (create_log); a short one is foreign. */
+        if (tp_clock_monotonic_ns() > deadline) {
+            close(fd);
+            return tp_err_set(TP_EIO, "%s is %lld bytes: not a tensorpool log", name,
+                              (long long)st.st_size);
+        }
+        sleep_ms(1);
+    }
+    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (base == MAP_FAILED)
+        return tp_err_set_errno(TP_EIO, errno, "mmap %s", name);
+    h = (tp_shmlog_header_t *)(void *)base;
+    /* Acquire: pairs with the creator's release of version. */
+    uint32_t version = tp_load_acquire_u32(&h->version);
+    if (h->magic != TP_SHMLOG_MAGIC) {
+        munmap(base, (size_t)st.st_size);
+        return tp_err_set(TP_EIO, "%s: bad magic 0x%016" PRIx64 ": not a tensorpool log", name,
+                          h->magic);
+    }
+    if (version != TP_SHMLOG_VERSION) {
+        munmap(base, (size_t)st.st_size);
+        return tp_err_set(TP_EVERSION, "%s: log version %u unsupported (this build: %u)", name,
+                          version, TP_SHMLOG_VERSION);
+    }
+    cap = h->capacity;
+    if (capacity_check(cap) != 0 || h->meta_bytes != TP_SHMLOG_META_BYTES ||
+        h->max_message != cap / 8 || (uint64_t)st.st_size != TP_SHMLOG_META_BYTES + cap) {
+        munmap(base, (size_t)st.st_size);
+        return tp_err_set(TP_EIO, "%s: size %lld does not match its header (capacity %" PRIu64
+                          "): refused", name, (long long)st.st_size, cap);
+    }
+    if (h->stream_id != stream_id) {
+        munmap(base, (size_t)st.st_size);
+        return tp_err_set(TP_EIO, "%s belongs to stream %u, not %u", name, h->stream_id,
+                          stream_id);
+    }
+    if (want_cap != 0 && want_cap != cap) {
+        munmap(base, (size_t)st.st_size);
+        return tp_err_set(TP_ECHANNEL,
+                          "stream %u exists with term-length %" PRIu64 ", channel asks %" PRIu64,
+                          stream_id, cap, want_cap);
+    }
+    bind_mapping(log, base, (size_t)st.st_size);
+    return 1;
+}
+
+int tp_shmlog_open_at(tp_shmlog_t *log, int dirfd, const char *name, uint32_t stream_id,
+                      uint32_t capacity, uint32_t default_capacity, mode_t file_mode,
+                      uint64_t open_timeout_ns)
+{
+    uint64_t cap = capacity ? capacity : default_capacity;
+    memset(log, 0, sizeof *log);
+    if (capacity_check(cap) != 0)
+        return -1;
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int rc = open_existing(log, dirfd, name, stream_id, capacity, open_timeout_ns);
+        if (rc != 0)
+            return rc < 0 ? tp_err_push("open log %s", name) : 0;
+        rc = create_log(log, dirfd, name, stream_id, cap, file_mode);
+        if (rc != 0)
+            return rc < 0 ? tp_err_push("create log %s", name) : 0;
+        /* lost the race: the winner's file exists now */
+    }
+    return tp_err_set(TP_EIO, "log %s: could not open or create it", name);
+}
+
+void tp_shmlog_close(tp_shmlog_t *log)
+{
+    if (log->base)
+        munmap(log->base, log->map_size);
+    memset(log, 0, sizeof *log);
+}
+
+/* ---- entries ------------------------------------------------------------------------------- */
+
+static inline uint64_t entry_state(uint64_t w) { return w & STATE_MASK; }
+
+int tp_shmlog_entry_acquire(tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t liveness_ns,
+                            uint32_t *index_out, uint64_t *word_out)
+{
+    uint64_t pid = (uint64_t)(uint32_t)getpid();
+    for (uint32_t i = 0; i < TP_SHMLOG_ENTRIES; i++) {
+        tp_shmlog_entry_t *e = &table[i];
+        uint64_t w = tp_load_acquire_u64(&e->state);
+        uint64_t hb = tp_load_acquire_u64(&e->heartbeat_ns);
+        int stale = now_ns > hb && now_ns - hb > liveness_ns;
+        if (entry_state(w) != TP_SHMLOG_ENTRY_FREE && !stale)
+            continue;
+        uint64_t gen = ((w >> 2) + 1) & ENTRY_GEN_MASK;
+        uint64_t nw = TP_SHMLOG_ENTRY_ACTIVE | (gen << 2) | (pid << 32);
+        /* Heartbeat first (release): a publisher that sees the entry ACTIVE also sees a
+         * fresh heartbeat and does not evict it on the spot. */
+        tp_store_release_u64(&e->heartbeat_ns, now_ns);
+        if (cas_u64(&e->state, &w, nw)) {
+            tp_store_release_u64(&e->joined_ns, now_ns);
+            *index_out = i;
+            *word_out = nw;
+            return 0;
+        }
+    }
+    return tp_err_set(TP_ETOOBIG, "all %u entries of the stream's table are in use",
+                      TP_SHMLOG_ENTRIES);
+}
+
+void tp_shmlog_entry_release(tp_shmlog_entry_t *table, uint32_t index, uint64_t word)
+{
+    uint64_t w = word;
+    if (cas_u64(&table[index].state, &w, word & ~STATE_MASK)) /* keep gen, state FREE */
+        return;
+    /* Evicted by a publisher: still ours (same generation), free it. */
+    w = (word & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED;
+    cas_u64(&table[index].state, &w, word & ~STATE_MASK);
+}
+
+int tp_shmlog_any_live(const tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t liveness_ns)
+{
+    for (uint32_t i = 0; i < TP_SHMLOG_ENTRIES; i++) {
+        uint64_t w = tp_load_acquire_u64(&table[i].state);
+        uint64_t hb = tp_load_acquire_u64(&table[i].heartbeat_ns);
+        if (entry_state(w) == TP_SHMLOG_ENTRY_ACTIVE && (now_ns <= hb || now_ns - hb <= liveness_ns))
+            return 1;
+    }
+    return 0;
+}
+
+/* ---- publisher ------------------------------------------------------------------------------ */
+
+/* Recompute the cached limit: min position of live subscribers + capacity. Subscribers
+ * whose heartbeat is too old are evicted first (CAS ACTIVE -> EVICTED), so they learn it on
+ * their next poll; only then do we stop respecting their position. */
+static int refresh_limit(tp_shmlog_pub_t *p)
+{
+    tp_shmlog_t *log = p->log;
+    uint64_t now = tp_clock_monotonic_ns();
+    uint64_t min = UINT64_MAX;
+    /* Full fence: pairs with the fence in sub_join (store entry; fence; load tail), so
+     * either we see a joining subscriber or it starts at a tail we cannot overrun. */
+    tp_fence_seq_cst();
+    for (uint32_t i = 0; i < TP_SHMLOG_ENTRIES; i++) {
+        tp_shmlog_entry_t *e = &log->subs[i];
+        uint64_t w = tp_load_acquire_u64(&e->state);
+        if (entry_state(w) != TP_SHMLOG_ENTRY_ACTIVE)
+            continue;
+        uint64_t hb = tp_load_acquire_u64(&e->heartbeat_ns);
+        if (now > hb && now - hb > p->liveness_ns) {
+            uint64_t x = w;
+            cas_u64(&e->state, &x, (w & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED);
+            if (x == w || entry_state(x) != TP_SHMLOG_ENTRY_ACTIVE)
+                continue; /* evicted (by us or another publisher), or gone */
+            w = x;        /* a new owner took the entry meanwhile: respect it */
+        }
+        uint64_t pos = tp_load_acquire_u64(&e->position);
+        if (pos < min)
+            min = pos;
+    }
+    if (min == UINT64_MAX) {
+        p->limit = 0;
+        return TP_PUB_NOT_CONNECTED;
+    }
+    p->limit = min + log->capacity;
+    return 0;
+}
+
+int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint64_t *word_out)
+{
+    tp_shmlog_t *log = p->log;
+    tp_shmlog_header_t *h = log->hdr;
+    uint64_t rec;
+
+    if (len > log->max_message)
+        return TP_PUB_MAX_SIZE_EXCEEDED;
+    rec = record_bytes(len);
+    for (;;) {
+        /* Acquire: the word loaded next is at least as new as the claim that moved tail. */
+        uint64_t t = tp_load_acquire_u64(&h->tail);
+        uint64_t *wp = word_at(log, t);
+        uint64_t w = tp_load_acquire_u64(wp);
+        uint64_t expect_t = t;
+
+        if (word_current(log, w, t)) { /* claimed already: help the tail past it */
+            cas_u64(&h->tail, &expect_t, t + word_bytes(w));
+            continue;
+        }
+        uint64_t to_end = log->capacity - (t & log->mask);
+        uint64_t need = rec <= to_end ? rec : to_end + rec;
+        if (t + need > p->limit) {
+            int rc = refresh_limit(p);
+            if (rc < 0)
+                return rc;
+            if (t + need > p->limit)
+                return TP_PUB_BACK_PRESSURED;
+            continue;
+        }
+        if (rec > to_end) { /* pad to the end of the buffer; the record goes at the start */
+            if (cas_u64(wp, &w, make_word(log, t, to_end, TP_SHMLOG_PADDING)))
+                cas_u64(&h->tail, &expect_t, t + to_end);
+            continue;
+        }
+        uint64_t claimed = make_word(log, t, rec, TP_SHMLOG_CLAIMED);
+        /* The claim itself (acq_rel CAS): from here the word says who owns how much. */
+        if (!cas_u64(wp, &w, claimed))
+            continue;
+        cas_u64(&h->tail, &expect_t, t + rec);
+        *pos_out = t;
+        *word_out = claimed;
+        return (int64_t)(t + rec);
+    }
+}
+
+int tp_shmlog_commit(tp_shmlog_t *log, uint64_t pos, uint64_t word, size_t len)
+{
+    uint8_t *rec = log->data + (pos & log->mask);
+    uint64_t expected = word;
+    memcpy(rec + 8, &(uint32_t){(uint32_t)len}, sizeof(uint32_t));
+    memset(rec + 12, 0, 4);
+    /* Release (acq_rel CAS): length and message bytes are visible before COMMITTED. */
+    if (cas_u64(word_at(log, pos), &expected,
+                (word & ~STATE_MASK) | TP_SHMLOG_COMMITTED))
+        return 0;
+    return tp_err_set(TP_ETIMEOUT,
+                      "claim at position %" PRIu64 " of stream %u was turned into padding "
+                      "after the unblock timeout: message lost", pos, log->stream_id);
+}
+
+void tp_shmlog_abort(tp_shmlog_t *log, uint64_t pos, uint64_t word)
+{
+    uint64_t expected = word;
+    cas_u64(word_at(log, pos), &expected, (word & ~STATE_MASK) | TP_SHMLOG_PADDING);
+}
+
+/* ---- subscriber ----------------------------------------------------------------------------- */
+
+static void join_at_tail(tp_shmlog_sub_t *s)
+{
+    tp_shmlog_entry_t *e = &s->log->subs[s->entry];
+    uint64_t t = tp_load_acquire_u64(&s->log->hdr->tail);
+    tp_store_release_u64(&e->position, t);
+    /* Full fence: pairs with refresh_limit's; a publisher that missed our entry computed
+     * its limit from positions no later than the tail we load now. */
+    tp_fence_seq_cst();
+    t = tp_load_acquire_u64(&s->log->hdr->tail);
+    tp_store_release_u64(&e->position, t);
+    s->position = t;
+    s->stuck_position = UINT64_MAX;
+}
+
+int tp_shmlog_sub_join(tp_shmlog_sub_t *s, tp_shmlog_t *log, uint64_t now_ns)
+{
+    uint64_t unblock = s->unblock_ns, liveness = s->liveness_ns;
+    memset(s, 0, sizeof *s);
+    s->log = log;
+    s->unblock_ns = unblock;
+    s->liveness_ns = liveness;
+    if (tp_shmlog_entry_acquire(log->subs, now_ns, liveness, &s->entry, &s->word) != 0)
+        return -1;
+    join_at_tail(s);
+    return 0;
+}
+
+/* Our entry was evicted (or reclaimed): we may have been lapped. Take it back (or a new
+ * one), rejoin at the tail and account for what we skipped. */
+static int rejoin(tp_shmlog_sub_t *s, const char *why)
+{
+    tp_shmlog_entry_t *e = &s->log->subs[s->entry];
+    uint64_t now = tp_clock_monotonic_ns();
+    uint64_t old = s->position, w = tp_load_acquire_u64(&e->state);
+    uint64_t evicted = (s->word & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED;
+
+    tp_store_release_u64(&e->heartbeat_ns, now);
+    if (!(w == evicted && cas_u64(&e->state, &w, s->word))) {
+        if (tp_shmlog_entry_acquire(s->log->subs, now, s->liveness_ns, &s->entry, &s->word) != 0)
+            return tp_err_push("stream %u: rejoin", s->log->stream_id);
+    }
+    join_at_tail(s);
+    s->lost_bytes += s->position > old ? s->position - old : 0;
+    s->lapped_count++;
+    return tp_err_set(TP_ELAPPED,
+                      "stream %u: subscription %s and rejoined at the tail, skipping %" PRIu64
+                      " bytes", s->log->stream_id, why, s->position > old ? s->position - old : 0);
+}
+
+/* A CLAIMED record at p: wait, and once it has stayed claimed for the unblock timeout, turn
+ * it into padding (its publisher died between claim and commit). Returns 1 when the word
+ * changed (re-examine it) and 0 to stop polling for now. */
+static int unblock(tp_shmlog_sub_t *s, uint64_t p, uint64_t w)
+{
+    uint64_t now = tp_clock_monotonic_ns();
+    if (s->stuck_position != p) {
+        s->stuck_position = p;
+        s->stuck_since_ns = now;
+        return 0;
+    }
+    if (now - s->stuck_since_ns < s->unblock_ns)
+        return 0;
+    uint64_t x = w;
+    if (cas_u64(word_at(s->log, p), &x, (w & ~STATE_MASK) | TP_SHMLOG_PADDING))
+        s->padded_claims++;
+    s->stuck_position = UINT64_MAX;
+    return 1;
+}
+
+int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *clientd, int limit)
+{
+    tp_shmlog_t *log = s->log;
+    uint64_t max_record = record_bytes(log->max_message);
+    uint64_t p = s->position;
+    int n = 0;
+
+    /* Own cache line: publishers write it only to evict us. */
+    if (tp_load_acquire_u64(&log->subs[s->entry].state) != s->word)
+        return rejoin(s, "was declared dead (no heartbeat within the liveness timeout)");
+    while (n < limit) {
+        /* Acquire: pairs with the commit CAS; the length and bytes below are complete. */
+        uint64_t w = tp_load_acquire_u64(word_at(log, p));
+        if (!word_current(log, w, p))
+            break;
+        uint64_t size = word_bytes(w), idx = p & log->mask;
+        if (size == 0 || size > max_record || idx + size > log->capacity) {
+            s->position = p;
+            return rejoin(s, "found a corrupt record");
+        }
+        uint64_t state = w & STATE_MASK;
+        if (state == TP_SHMLOG_CLAIMED) {
+            if (unblock(s, p, w))
+                continue;
+            break;
+        }
+        if (state == TP_SHMLOG_COMMITTED) {
+            uint32_t len;
+            memcpy(&len, log->data + idx + 8, sizeof len);
+            if (len > size - TP_SHMLOG_RECORD_HEADER) {
+                s->position = p;
+                return rejoin(s, "found a corrupt record");
+            }
+            handler(clientd, log->data + idx + TP_SHMLOG_RECORD_HEADER, len);
+            n++;
+        }
+        p += size;
+    }
+    if (p != s->position) {
+        s->position = p;
+        /* Release: our reads of the records above happen before publishers reuse them. */
+        tp_store_release_u64(&log->subs[s->entry].position, p);
+    }
+    return n;
+}

@@ -1,0 +1,247 @@
+/*
+ * shmlog: the embedded transport. One memory-mapped log file per (channel, stream id) gives
+ * any number of publishers and subscribers in any processes the aeron:ipc semantics the
+ * protocol relies on (DESIGN.md §3). No external process, no system call, lock or allocation
+ * in claim / commit / poll.
+ *
+ * ---- File ----------------------------------------------------------------------------------
+ *
+ *   0       4096 header page       magic, version (ready word), geometry; `tail` on its own line
+ *   4096    4096 subscriber table  64 entries x 64 bytes
+ *   8192    4096 publisher table   64 entries x 64 bytes
+ *   12288   capacity bytes         the log: records at positions p, stored at p & (capacity-1)
+ *
+ *   Positions are byte counts since the log was created (u64, never wrap). capacity is a
+ *   power of two, 64 KiB .. 256 MiB; the longest message is capacity / 8.
+ *
+ * ---- Record (32-byte aligned; a 48-byte FrameDescriptor + header = 64 bytes) ------------------
+ *
+ *   +0   u64 word      state | units << 2 | tag << 23            (atomic; see below)
+ *   +8   u32 length    message bytes (written before the commit, read after it)
+ *   +12  u32 reserved  0
+ *   +16  message bytes, then slack up to units * 32
+ *
+ *   state (bits 0-1): 1 CLAIMED, 2 COMMITTED, 3 PADDING; 0 never appears in a current word.
+ *   units (bits 2-22): record size in 32-byte units, header included.
+ *   tag  (bits 23-63): lap of the record's position, (p >> log2(capacity)) mod 2^41.
+ *
+ *   A word is *current* for position p when its tag is p's lap and its state is not 0.
+ *   Everything else found at p & mask (words of earlier laps, payload bytes of earlier laps,
+ *   the zeroes of a new file) means "nothing at p yet". So nobody ever has to clean the log.
+ *
+ * ---- Publishing (any number of publishers) --------------------------------------------------
+ *
+ *   1. t = load_acquire(tail); w = load_acquire(word at t).
+ *   2. w current for t: somebody claimed t; help: CAS tail t -> t + units(w)*32; retry.
+ *   3. Back-pressure: t + need <= limit, where limit = (min position of live subscribers) +
+ *      capacity, cached per publication and recomputed only when exceeded (positions only
+ *      grow and newcomers join at the tail, so a cached limit is never too high).
+ *      No live subscriber: NOT_CONNECTED. Still over: BACK_PRESSURED.
+ *   4. The record would cross the end of the buffer: CAS word at t from w to a PADDING word
+ *      reaching the end, help the tail past it, retry at the start of the buffer.
+ *   5. CAS word at t from w to CLAIMED(units, tag): that CAS *is* the claim — the winner
+ *      owns [t, t + units*32) and the word already says how long the claim is, so nobody
+ *      depends on the claimant living to write anything else. Then CAS tail t -> t + size
+ *      (a failure means somebody helped).
+ *   6. Write length and message bytes with plain stores.
+ *   7. Commit: CAS word CLAIMED -> COMMITTED (release: orders 6 before the word). A CAS, not
+ *      a store: if the claim had timed out and been turned into padding, the commit fails
+ *      and no subscriber ever sees the late message (each sees all or none of the stream).
+ *   Abort: CAS CLAIMED -> PADDING.
+ *
+ * ---- Subscribing -----------------------------------------------------------------------------
+ *
+ *   Join: take a table entry (CAS FREE -> ACTIVE), store position = tail, seq_cst fence,
+ *   reload tail and start there: a publisher whose scan missed the entry computed its limit
+ *   from positions <= that tail, so nothing at or after the start can be overwritten.
+ *   Poll at position p: load own entry state (own cache line) — EVICTED or taken over means
+ *   the subscriber was declared dead and may have been lapped: rejoin at the tail, add the
+ *   skipped bytes to lost_bytes, return -1 (TP_ELAPPED). Then load_acquire(word at p):
+ *     not current      nothing yet (stop);
+ *     COMMITTED        deliver length bytes at p + 16 in place, advance;
+ *     PADDING          advance;
+ *     CLAIMED          in progress: remember when it was first seen; once it has stayed
+ *                      CLAIMED for unblock_timeout, CAS CLAIMED -> PADDING (a publisher died
+ *                      between claim and commit) and advance.
+ *   After the loop, store_release(own position): publishers may now reuse what was read.
+ *   Messages are valid in place during the handler because no live subscriber is ever
+ *   overtaken; a subscriber that stops heartbeating for liveness_timeout loses that
+ *   guarantee (it is evicted by the next publisher that needs the space).
+ *
+ * ---- Tables ------------------------------------------------------------------------------------
+ *
+ *   Entry state word: state (bits 0-1: 0 FREE, 1 ACTIVE, 2 EVICTED) | generation << 2 (30
+ *   bits) | pid << 32. Entries are taken with a CAS on the whole word; a new generation makes
+ *   a stale owner notice that its entry was reclaimed. An entry is reclaimed when FREE, or
+ *   when its heartbeat is older than the liveness timeout (its owner is dead or stalled).
+ *   Heartbeats (u64 CLOCK_MONOTONIC ns) are written by tp_transport_do_work; publishers
+ *   evict a subscriber (CAS ACTIVE -> EVICTED) before they stop respecting its position.
+ *
+ * ---- Creation ------------------------------------------------------------------------------------
+ *
+ *   A creator writes the whole file under a private temporary name (O_CREAT|O_EXCL|
+ *   O_NOFOLLOW, mode 0600, then fchmod to the configured mode), stores `version` last with
+ *   release, and link()s it to the final name: link fails with EEXIST for everybody but the
+ *   first, who then open the winner's file. So the final name never shows a half-initialised
+ *   log, and a creator killed half-way leaves only its temporary file behind (removed by the
+ *   next transport that opens the directory when its pid is dead). Openers check magic,
+ *   version and that the size matches the header; an unknown version or a wrong size is
+ *   refused. Logs outlive their processes and are reused: newcomers join at the tail, and
+ *   table entries of dead processes are reclaimed once their heartbeat is stale.
+ *
+ * ---- Limits ---------------------------------------------------------------------------------
+ *
+ *   A publisher stalled between claim and commit for longer than the unblock timeout has
+ *   lost its claim (its commit fails); if it stays stalled until the log has wrapped, its
+ *   late stores land in newer records. Aeron's unblocking has the same window; the timeout
+ *   (5 s by default) is what makes it practically unreachable.
+ */
+#ifndef TP_TRANSPORT_SHMLOG_H
+#define TP_TRANSPORT_SHMLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TP_SHMLOG_MAGIC 0x474F4C4D48535054ull /* bytes "TPSHMLOG" */
+#define TP_SHMLOG_VERSION 1u
+#define TP_SHMLOG_PAGE 4096u
+#define TP_SHMLOG_ENTRIES 64u
+#define TP_SHMLOG_META_BYTES (3u * TP_SHMLOG_PAGE)
+#define TP_SHMLOG_ALIGN 32u
+#define TP_SHMLOG_RECORD_HEADER 16u
+#define TP_SHMLOG_MIN_CAPACITY (64u * 1024u)
+#define TP_SHMLOG_MAX_CAPACITY (256u * 1024u * 1024u)
+
+#define TP_SHMLOG_CLAIMED 1u
+#define TP_SHMLOG_COMMITTED 2u
+#define TP_SHMLOG_PADDING 3u
+
+#define TP_SHMLOG_ENTRY_FREE 0u
+#define TP_SHMLOG_ENTRY_ACTIVE 1u
+#define TP_SHMLOG_ENTRY_EVICTED 2u
+
+typedef struct tp_shmlog_header {
+    uint64_t magic;        /* 0 */
+    uint32_t version;      /* 8: ready word, stored last with release */
+    uint32_t meta_bytes;   /* 12: 12288 */
+    uint64_t capacity;     /* 16 */
+    uint32_t max_message;  /* 24: capacity / 8 */
+    uint32_t stream_id;    /* 28 */
+    uint64_t creator_pid;  /* 32 */
+    uint64_t created_ns;   /* 40 */
+    uint8_t reserved0[80]; /* 48 */
+    uint64_t tail;         /* 128: next claim position (helped forward), own cache line */
+    uint8_t reserved1[TP_SHMLOG_PAGE - 136];
+} tp_shmlog_header_t;
+
+_Static_assert(sizeof(tp_shmlog_header_t) == TP_SHMLOG_PAGE, "shmlog header page");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, version) == 8, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, capacity) == 16, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, max_message) == 24, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, stream_id) == 28, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, creator_pid) == 32, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, created_ns) == 40, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, tail) == 128, "shmlog layout");
+
+/* One subscriber or publisher: a cache line each. */
+typedef struct tp_shmlog_entry {
+    uint64_t state;        /* 0: FREE/ACTIVE/EVICTED | gen << 2 | pid << 32 */
+    uint64_t position;     /* 8: subscribers: next position to read */
+    uint64_t heartbeat_ns; /* 16 */
+    uint64_t joined_ns;    /* 24 */
+    uint8_t reserved[32];
+} tp_shmlog_entry_t;
+
+_Static_assert(sizeof(tp_shmlog_entry_t) == 64, "shmlog entry");
+_Static_assert(__builtin_offsetof(tp_shmlog_entry_t, position) == 8, "shmlog entry");
+_Static_assert(__builtin_offsetof(tp_shmlog_entry_t, heartbeat_ns) == 16, "shmlog entry");
+_Static_assert(TP_SHMLOG_ENTRIES * sizeof(tp_shmlog_entry_t) == TP_SHMLOG_PAGE, "tables");
+
+/* A mapped log (process-local handle; shared by the publications/subscriptions of one
+ * transport on the same stream). */
+typedef struct tp_shmlog {
+    uint8_t *base;
+    size_t map_size;
+    tp_shmlog_header_t *hdr;
+    tp_shmlog_entry_t *subs;
+    tp_shmlog_entry_t *pubs;
+    uint8_t *data;
+    uint64_t capacity;
+    uint64_t mask;
+    uint32_t cap_bits;
+    uint32_t max_message;
+    uint32_t stream_id;
+} tp_shmlog_t;
+
+/* Open the log `name` in the directory dirfd, or create it (complete, under a temporary
+ * name, then linked into place: whoever links first wins). capacity = 0: take the existing
+ * file's, or default_capacity when creating; non-zero: must match an existing file.
+ * Not a hot path: may sleep up to open_timeout_ns on a file that is still being written. */
+int tp_shmlog_open_at(tp_shmlog_t *log, int dirfd, const char *name, uint32_t stream_id,
+                      uint32_t capacity, uint32_t default_capacity, mode_t file_mode,
+                      uint64_t open_timeout_ns);
+
+void tp_shmlog_close(tp_shmlog_t *log);
+
+/* ---- entries -------------------------------------------------------------------------------- */
+
+/* Take an entry of the table (subs or pubs); *word_out = the state word now owned.
+ * Reclaims FREE entries and entries whose heartbeat is older than liveness_ns. */
+int tp_shmlog_entry_acquire(tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t liveness_ns,
+                            uint32_t *index_out, uint64_t *word_out);
+
+/* Release an entry we own (word must match; a reclaimed entry is left alone). */
+void tp_shmlog_entry_release(tp_shmlog_entry_t *table, uint32_t index, uint64_t word);
+
+/* Any ACTIVE entry with a heartbeat within liveness_ns of now. */
+int tp_shmlog_any_live(const tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t liveness_ns);
+
+/* ---- publisher ------------------------------------------------------------------------------ */
+
+typedef struct tp_shmlog_pub {
+    tp_shmlog_t *log;
+    uint64_t limit;         /* cached: min live subscriber position + capacity */
+    uint64_t liveness_ns;
+    uint32_t entry;
+    uint64_t word;
+} tp_shmlog_pub_t;
+
+/* Claim room for len bytes. Returns the position after the record (>= 0) with *pos and
+ * *word describing the claim, or a TP_PUB_* sentinel. */
+int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos, uint64_t *word);
+
+static inline uint8_t *tp_shmlog_record_data(const tp_shmlog_t *log, uint64_t pos)
+{
+    return log->data + (pos & log->mask) + TP_SHMLOG_RECORD_HEADER;
+}
+
+/* Commit a claim (0) or learn it was turned into padding (-1, TP_ETIMEOUT). */
+int tp_shmlog_commit(tp_shmlog_t *log, uint64_t pos, uint64_t word, size_t len);
+void tp_shmlog_abort(tp_shmlog_t *log, uint64_t pos, uint64_t word);
+
+/* ---- subscriber ----------------------------------------------------------------------------- */
+
+typedef struct tp_shmlog_sub {
+    tp_shmlog_t *log;
+    uint64_t position;
+    uint64_t stuck_position; /* a CLAIMED record we are waiting on, and since when */
+    uint64_t stuck_since_ns;
+    uint64_t unblock_ns;
+    uint64_t liveness_ns;
+    uint64_t lost_bytes;
+    uint64_t lapped_count;
+    uint64_t padded_claims;  /* dead claims this subscriber turned into padding */
+    uint32_t entry;
+    uint64_t word;
+} tp_shmlog_sub_t;
+
+/* Take an entry and join at the tail. */
+int tp_shmlog_sub_join(tp_shmlog_sub_t *s, tp_shmlog_t *log, uint64_t now_ns);
+
+typedef void (*tp_shmlog_handler_t)(void *clientd, const uint8_t *msg, size_t len);
+
+/* See the protocol above. >= 0 messages delivered; -1 with TP_ELAPPED after a rejoin. */
+int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *clientd, int limit);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * The message transport (DESIGN.md §3): every control message of tensorpool travels over a
+ * (channel, stream_id) stream with aeron:ipc semantics. Everything above this layer uses only
+ * this header and never learns which implementation runs (shmlog, the embedded default, or
+ * Aeron later).
+ *
+ *   tp_transport_t      one per process (or per agent): settings + the streams it opened
+ *   tp_publication_t    offer / try_claim+commit into one stream
+ *   tp_subscription_t   poll whole messages out of one stream
+ *
+ * Results of offer / try_claim (never blocking, never setting the thread-local error):
+ *   >= 0                         the stream position after the message
+ *   TP_PUB_NOT_CONNECTED    (-1) no live subscriber: nothing was written (the reference's
+ *                                producer skips descriptors when nobody listens)
+ *   TP_PUB_BACK_PRESSURED   (-2) the slowest live subscriber has not consumed enough; retry
+ *   TP_PUB_CLOSED           (-4) the publication (or its transport) was closed
+ *   TP_PUB_MAX_SIZE_EXCEEDED(-5) length > tp_publication_max_message_length()
+ *
+ * Threading: a transport and the publications/subscriptions it created belong to one thread
+ * at a time (the agent's duty-cycle thread); different transports may run on different
+ * threads and in different processes over the same streams. Hot paths (offer, try_claim,
+ * commit, abort, poll) make no system call, take no lock and allocate nothing.
+ *
+ * Liveness: tp_transport_do_work() writes the heartbeats of every publication and
+ * subscription of the transport. Call it at least every liveness_timeout/4 (the agents'
+ * duty cycle does); a subscription whose heartbeat is older than the timeout stops holding
+ * publishers back and, when it polls again, learns that it lost data (TP_ELAPPED).
+ */
+#ifndef TP_TRANSPORT_TRANSPORT_H
+#define TP_TRANSPORT_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TP_PUB_NOT_CONNECTED (-1)
+#define TP_PUB_BACK_PRESSURED (-2)
+#define TP_PUB_CLOSED (-4)
+#define TP_PUB_MAX_SIZE_EXCEEDED (-5)
+
+#define TP_TRANSPORT_DIR_MAX 1024u
+#define TP_CHANNEL_MAX 1024u
+
+typedef struct tp_transport tp_transport_t;
+typedef struct tp_publication tp_publication_t;
+typedef struct tp_subscription tp_subscription_t;
+
+typedef struct tp_transport_config {
+    /* Directory of the stream logs. Default: $TENSORPOOL_DIR, else
+     * /dev/shm/tensorpool-${USER}/transport (user sanitised as for regions, WIRE W-174). */
+    char dir[TP_TRANSPORT_DIR_MAX];
+    mode_t file_mode;             /* default 0660 (driver shm.permissions_mode); private: 0600 */
+    mode_t dir_mode;              /* default 0770; private: 0700 */
+    uint64_t liveness_timeout_ns; /* heartbeat age after which a peer counts as dead; 5 s */
+    uint64_t unblock_timeout_ns;  /* an uncommitted claim older than this becomes padding; 5 s */
+    uint64_t open_timeout_ns;     /* wait for another process to finish creating a log; 2 s */
+    uint32_t default_capacity;    /* log bytes when the channel has no term-length; 1 MiB */
+} tp_transport_config_t;
+
+/* Fill every default (reads TENSORPOOL_DIR and USER/USERNAME once). */
+void tp_transport_config_init(tp_transport_config_t *cfg);
+
+/* Open a transport with a copy of *cfg. Creates cfg->dir (dir_mode) if needed.
+ * On success *out is owned by the caller until tp_transport_close. */
+int tp_transport_open(tp_transport_t **out, const tp_transport_config_t *cfg);
+
+/* Close every publication and subscription still open on t, then t. NULL is a no-op. */
+void tp_transport_close(tp_transport_t *t);
+
+/* Refresh heartbeats (and other periodic duties). Returns the amount of work done. */
+int tp_transport_do_work(tp_transport_t *t, uint64_t now_ns);
+
+/* ---- channels ----------------------------------------------------------------------------- */
+
+typedef struct tp_channel {
+    uint32_t term_length; /* 0 = not given */
+    char canonical[TP_CHANNEL_MAX];
+} tp_channel_t;
+
+/* Parse an Aeron channel URI. Accepted: "aeron:ipc" with optional parameters
+ * `term-length` (a power of two from 64k to 256m; suffixes k, m, g) and `alias`.
+ * "aeron:udp..." is refused: it needs the Aeron transport. Returns 0 or -1 (TP_ECHANNEL). */
+int tp_channel_parse(const char *uri, tp_channel_t *out);
+
+/* ---- publications ------------------------------------------------------------------------- */
+
+/* Add a publication on (channel, stream_id). Opens or creates the stream's log.
+ * The publication belongs to t and is closed with it at the latest. */
+int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_t stream_id,
+                                 tp_publication_t **out);
+
+/* Close (idempotent through t: the handle is invalid afterwards). NULL is a no-op. */
+void tp_publication_close(tp_publication_t *p);
+
+/* Largest message offer/try_claim accept: capacity / 8. */
+size_t tp_publication_max_message_length(const tp_publication_t *p);
+
+/* Copy len bytes into the stream as one message. Returns the new position or a TP_PUB_*
+ * sentinel. Never blocks. */
+int64_t tp_publication_offer(tp_publication_t *p, const void *buf, size_t len);
+
+/* In-place encoding: claim len bytes, write them at claim->data, then commit or abort.
+ * Between try_claim and commit the claim blocks every subscriber of the stream: keep it
+ * short (a claim older than unblock_timeout is turned into padding and its commit fails). */
+typedef struct tp_claim {
+    uint8_t *data;       /* len writable bytes in the log */
+    size_t length;
+    tp_publication_t *pub_;
+    uint64_t position_;  /* private */
+    uint64_t word_;      /* private */
+} tp_claim_t;
+
+int64_t tp_publication_try_claim(tp_publication_t *p, size_t len, tp_claim_t *claim);
+
+/* Publish the claimed message. 0, or -1 with TP_ETIMEOUT when the claim had been turned into
+ * padding (the message is lost; nothing else is). */
+int tp_claim_commit(tp_claim_t *claim);
+
+/* Give the claim up: it becomes padding that every subscriber skips. */
+void tp_claim_abort(tp_claim_t *claim);
+
+/* true when at least one live subscriber is on the stream. Scans the subscriber table:
+ * call it at duty-cycle cadence, not per message. */
+bool tp_publication_is_connected(tp_publication_t *p);
+
+/* ---- subscriptions ------------------------------------------------------------------------ */
+
+/* A message: `msg` points into the log and is valid only during the call. */
+typedef void (*tp_message_handler_t)(void *clientd, const uint8_t *msg, size_t len);
+
+/* Add a subscription on (channel, stream_id); it receives every message offered after it
+ * joined (it joins at the tail), whole and in the one order all subscribers see. */
+int tp_transport_add_subscription(tp_transport_t *t, const char *channel, uint32_t stream_id,
+                                  tp_subscription_t **out);
+
+void tp_subscription_close(tp_subscription_t *s);
+
+/* Deliver up to `limit` messages to handler. Returns the number delivered (0 = nothing yet),
+ * or -1 with TP_ELAPPED when the subscription had been declared dead and lapped: it has
+ * rejoined at the tail and tp_subscription_lost_bytes() says how much it skipped. */
+int tp_subscription_poll(tp_subscription_t *s, tp_message_handler_t handler, void *clientd,
+                         int limit);
+
+/* true when at least one live publication is on the stream (scans: duty-cycle cadence). */
+bool tp_subscription_is_connected(tp_subscription_t *s);
+
+/* Bytes skipped over all rejoins, and how many times it happened. */
+uint64_t tp_subscription_lost_bytes(const tp_subscription_t *s);
+uint64_t tp_subscription_lapped_count(const tp_subscription_t *s);
+
+/* Current position (bytes consumed since the stream began). */
+uint64_t tp_subscription_position(const tp_subscription_t *s);
+
+#endif
