@@ -8,7 +8,7 @@
  *   ------                                         ------
  *   store_release(seq_commit, seq<<1)   (W-65.2)   first = load_acquire(seq_commit)  (W-67.3)
  *   fence(release)                      (W-73a)    first even            -> DROP
- *   payload bytes -> pool slot i        (W-65.3)   copy the 256-byte slot (relaxed words)
+ *   payload bytes -> pool slot i        (W-65.3)   copy the field words (relaxed loads)
  *   slot words 1..31 (relaxed stores)   (W-65.4)   embedded header check (W-33)
  *   store_release(seq_commit, seq<<1|1) (W-65.6)   fence(acquire); second = load_acquire  (W-73b)
  *                                                  second != first / even -> DROP
@@ -16,8 +16,10 @@
  *                                                  ... read payload in place ...
  *                                                  fence(acquire); reload == second ? (W-74)
  *
- * Slot words 1..31 (bytes 8..255) are written with relaxed 8-byte atomic stores from a
- * private image and read back with relaxed 8-byte atomic loads into a private copy: the
+ * Slot words 1..31 (bytes 8..255) are all written, every frame, with relaxed 8-byte atomic
+ * stores of values composed in registers; the words holding fields (all of bytes 0..146
+ * except the reserved 40..55) are read back with relaxed 8-byte atomic loads into a private
+ * copy (the reserved tail 147..255 is never validated, so never read): the
  * data race a seqlock tolerates is then a race between atomics, which C11 defines and TSan
  * accepts, and the release fence / acquire fence pair orders them against seq_commit. On
  * x86-64 and AArch64 they are ordinary 8-byte moves. All validation reads the private copy;

@@ -9,14 +9,16 @@
 
 /* ---- dtype registry -------------------------------------------------------------------- */
 
+/* Element sizes indexed by dtype number; numbers not in TP_DTYPE_TABLE stay 0 (W-40, W-43). */
+static const uint8_t dtype_sizes[] = {
+#define TP_DTYPE_SIZE_ENTRY(name, value, size) [value] = size,
+    TP_DTYPE_TABLE(TP_DTYPE_SIZE_ENTRY)
+#undef TP_DTYPE_SIZE_ENTRY
+};
+
 uint32_t tp_dtype_size(int32_t dtype)
 {
-    switch (dtype) {
-#define TP_DTYPE_SIZE_CASE(name, value, size) case value: return size;
-        TP_DTYPE_TABLE(TP_DTYPE_SIZE_CASE)
-#undef TP_DTYPE_SIZE_CASE
-    default: return 0;
-    }
+    return (uint32_t)dtype < sizeof dtype_sizes ? dtype_sizes[dtype] : 0u;
 }
 
 const char *tp_dtype_name(int32_t dtype)
@@ -170,17 +172,19 @@ static int infer_column_major(const tp_tensor_desc_t *d, int64_t *s, int64_t ele
     return 0;
 }
 
-static tp_drop_reason_t check_strides(const tp_tensor_desc_t *d, int64_t *s)
+static tp_drop_reason_t check_strides(const tp_tensor_desc_t *d, int64_t *s, int64_t elem)
 {
-    int64_t elem = tp_dtype_size(d->dtype);
+    const uint32_t n = d->ndims; /* 1..8, checked by the caller */
+    uint32_t dims_or = 0, strides_or = 0;
+    /* W-45 order: any negative dim (DIMS) is reported before any negative stride (STRIDES). */
+    for (uint32_t i = 0; i < n; i++) {
+        dims_or |= (uint32_t)d->dims[i];
+        strides_or |= (uint32_t)d->strides[i];
+    }
+    if (dims_or >> 31) return TP_DROP_DIMS;
+    if (strides_or >> 31) return TP_DROP_STRIDES;
     for (uint32_t i = 0; i < TP_MAX_DIMS; i++) s[i] = 0;
-    for (uint32_t i = 0; i < d->ndims; i++) {
-        if (d->dims[i] < 0) return TP_DROP_DIMS;
-    }
-    for (uint32_t i = 0; i < d->ndims; i++) {
-        if (d->strides[i] < 0) return TP_DROP_STRIDES;
-        s[i] = d->strides[i];
-    }
+    for (uint32_t i = 0; i < n; i++) s[i] = d->strides[i];
     int rc = d->major_order == TP_MAJOR_ROW ? infer_row_major(d, s, elem)
                                             : infer_column_major(d, s, elem);
     return rc == 0 ? TP_DROP_NONE : TP_DROP_STRIDES;
@@ -209,11 +213,12 @@ static tp_drop_reason_t check_progress(const tp_tensor_desc_t *d, const int64_t 
 
 tp_drop_reason_t tp_tensor_validate(const tp_tensor_desc_t *d, int64_t inferred[TP_MAX_DIMS])
 {
-    if (tp_dtype_size(d->dtype) == 0) return TP_DROP_DTYPE; /* 0, 12, null, >14: W-41 */
+    int64_t elem = tp_dtype_size(d->dtype);
+    if (elem == 0) return TP_DROP_DTYPE; /* 0, 12, null, >14: W-41 */
     if (d->major_order != TP_MAJOR_ROW && d->major_order != TP_MAJOR_COLUMN)
         return TP_DROP_MAJOR_ORDER;
     if (d->ndims < 1 || d->ndims > TP_MAX_DIMS) return TP_DROP_NDIMS; /* W-38 */
-    tp_drop_reason_t r = check_strides(d, inferred);
+    tp_drop_reason_t r = check_strides(d, inferred, elem);
     if (r != TP_DROP_NONE) return r;
     return check_progress(d, inferred);
 }
