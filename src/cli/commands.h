@@ -3,8 +3,9 @@
 #ifndef TP_CLI_COMMANDS_H
 #define TP_CLI_COMMANDS_H
 
-#define TP_CLI_COMMANDS(X)                                                          \
-    X("decode", tp_cmd_decode, "decode one SBE message: decode HEX|@FILE")
+#define TP_CLI_COMMANDS(X)                                                                  \
+    X("decode", tp_cmd_decode, "decode one SBE message: decode HEX|@FILE")                  \
+    X("config", tp_cmd_config, "validate or print a driver config: config check|dump CONFIG.toml")
 
 #define TP_CLI_ENTRY(name, fn, help) { name, fn, help },
 #define TP_CLI_DECLARE(name, fn, help) int fn(int argc, char **argv);
