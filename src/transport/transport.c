@@ -231,11 +231,19 @@ int tp_transport_do_work(tp_transport_t *t, uint64_t now_ns)
         tp_publication_t *p = t->pubs[i];
         tp_subscription_t *s = t->subs[i];
         if (p) {
-            tp_store_release_u64(&p->ref->log.pubs[p->pub.entry].heartbeat_ns, now_ns);
+            tp_shmlog_entry_t *e = &p->ref->log.pubs[p->pub.entry];
+            if (tp_load_acquire_u64(&e->state) == p->pub.word)
+                tp_store_release_u64(&e->heartbeat_ns, now_ns);
+            else /* taken over after we stalled for long: take a new entry */
+                tp_shmlog_entry_acquire(p->ref->log.pubs, now_ns, t->cfg.liveness_timeout_ns,
+                                        &p->pub.entry, &p->pub.word);
             work++;
         }
         if (s) {
-            tp_store_release_u64(&s->ref->log.subs[s->sub.entry].heartbeat_ns, now_ns);
+            /* Only into our own entry; an evicted subscription rejoins on its next poll. */
+            tp_shmlog_entry_t *e = &s->ref->log.subs[s->sub.entry];
+            if (tp_load_acquire_u64(&e->state) == s->sub.word)
+                tp_store_release_u64(&e->heartbeat_ns, now_ns);
             work++;
         }
     }
@@ -385,7 +393,7 @@ int64_t tp_publication_offer(tp_publication_t *p, const void *buf, size_t len)
         return rc;
     memcpy(c.data, buf, len);
     if (tp_claim_commit(&c) != 0)
-        return TP_PUB_BACK_PRESSURED; /* claim timed out while we copied: the caller retries */
+        return TP_PUB_ADMIN_ACTION; /* the claim timed out while we copied: retry */
     return rc;
 }
 

@@ -13,6 +13,9 @@
  *   TP_PUB_NOT_CONNECTED    (-1) no live subscriber: nothing was written (the reference's
  *                                producer skips descriptors when nobody listens)
  *   TP_PUB_BACK_PRESSURED   (-2) the slowest live subscriber has not consumed enough; retry
+ *   TP_PUB_ADMIN_ACTION     (-3) offer only: this thread stalled so long between claim and
+ *                                commit that the claim was turned into padding (unblock
+ *                                timeout); nothing was delivered; retry
  *   TP_PUB_CLOSED           (-4) the publication (or its transport) was closed
  *   TP_PUB_MAX_SIZE_EXCEEDED(-5) length > tp_publication_max_message_length()
  *
@@ -36,6 +39,7 @@
 
 #define TP_PUB_NOT_CONNECTED (-1)
 #define TP_PUB_BACK_PRESSURED (-2)
+#define TP_PUB_ADMIN_ACTION (-3)
 #define TP_PUB_CLOSED (-4)
 #define TP_PUB_MAX_SIZE_EXCEEDED (-5)
 

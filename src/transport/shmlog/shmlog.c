@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +32,19 @@
 
 static inline uint64_t lap_tag(const tp_shmlog_t *log, uint64_t pos)
 {
-    return (pos >> log->cap_bits) & TAG_MASK;
+    return ((pos >> log->cap_bits) + log->tag_salt) & TAG_MASK;
+}
+
+/* The 32-bit check word of a COMMITTED record at pos (shmlog.h, "Record"). */
+static inline uint32_t record_check(const tp_shmlog_t *log, uint64_t pos)
+{
+    return (uint32_t)((pos >> 5) ^ log->tag_salt ^ (log->tag_salt >> 32));
+}
+
+/* Heartbeat older (or, after a reboot, newer) than the timeout. */
+static inline int hb_stale(uint64_t now, uint64_t hb, uint64_t timeout)
+{
+    return (now > hb ? now - hb : hb - now) > timeout;
 }
 
 static inline uint64_t make_word(const tp_shmlog_t *log, uint64_t pos, uint64_t bytes,
@@ -77,7 +90,10 @@ static int capacity_check(uint64_t cap)
     return 0;
 }
 
-static void bind_mapping(tp_shmlog_t *log, uint8_t *base, size_t size)
+/* Geometry comes from the caller's validated copy, never re-read from the shared header
+ * (another process could change it between the check and the use). */
+static void bind_mapping(tp_shmlog_t *log, uint8_t *base, size_t size, uint64_t capacity,
+                         uint32_t stream_id, uint64_t salt)
 {
     log->base = base;
     log->map_size = size;
@@ -85,11 +101,20 @@ static void bind_mapping(tp_shmlog_t *log, uint8_t *base, size_t size)
     log->subs = (tp_shmlog_entry_t *)(void *)(base + TP_SHMLOG_PAGE);
     log->pubs = (tp_shmlog_entry_t *)(void *)(base + 2 * TP_SHMLOG_PAGE);
     log->data = base + TP_SHMLOG_META_BYTES;
-    log->capacity = log->hdr->capacity;
-    log->mask = log->capacity - 1;
-    log->cap_bits = (uint32_t)__builtin_ctzll(log->capacity);
-    log->max_message = log->hdr->max_message;
-    log->stream_id = log->hdr->stream_id;
+    log->capacity = capacity;
+    log->mask = capacity - 1;
+    log->cap_bits = (uint32_t)__builtin_ctzll(capacity);
+    log->max_message = (uint32_t)(capacity / 8);
+    log->stream_id = stream_id;
+    log->tag_salt = salt;
+}
+
+static uint64_t random_salt(void)
+{
+    uint64_t v = 0;
+    if (getrandom(&v, sizeof v, GRND_NONBLOCK) != (ssize_t)sizeof v)
+        v = tp_clock_monotonic_ns() * 0x9E3779B97F4A7C15ull ^ (uint64_t)getpid();
+    return v;
 }
 
 /* Create the complete file under a private temporary name, then link it into place: the
@@ -105,10 +130,16 @@ static int create_log(tp_shmlog_t *log, int dirfd, const char *name, uint32_t st
     tp_shmlog_header_t *h;
     int fd, rc;
 
-    snprintf(tmp, sizeof tmp, ".%s.tmp.%ld.%u", name, (long)getpid(), counter++);
-    fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return tp_err_set_errno(TP_EIO, errno, "create %s", tmp);
+    uint64_t salt = random_salt();
+    /* A leftover of a dead creator can carry our pid (pids repeat): try further names. */
+    for (int i = 0;; i++) {
+        snprintf(tmp, sizeof tmp, ".%s.tmp.%ld.%u", name, (long)getpid(), counter++);
+        fd = openat(dirfd, tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            break;
+        if (errno != EEXIST || i == 64)
+            return tp_err_set_errno(TP_EIO, errno, "create %s", tmp);
+    }
     if (fchmod(fd, file_mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
         rc = tp_err_set_errno(TP_EIO, errno, "size %s", tmp);
         goto fail;
@@ -126,6 +157,7 @@ static int create_log(tp_shmlog_t *log, int dirfd, const char *name, uint32_t st
     h->stream_id = stream_id;
     h->creator_pid = (uint64_t)getpid();
     h->created_ns = tp_clock_monotonic_ns();
+    h->tag_salt = salt;
     /* Release: every header field above is visible to whoever sees the version. */
     tp_store_release_u32(&h->version, TP_SHMLOG_VERSION);
     if (linkat(dirfd, tmp, dirfd, name, 0) != 0) {
@@ -139,7 +171,7 @@ static int create_log(tp_shmlog_t *log, int dirfd, const char *name, uint32_t st
     }
     unlinkat(dirfd, tmp, 0);
     close(fd);
-    bind_mapping(log, base, size);
+    bind_mapping(log, base, size, cap, stream_id, salt);
     return 1;
 fail:
     unlinkat(dirfd, tmp, 0);
@@ -219,7 +251,7 @@ static int open_existing(tp_shmlog_t *log, int dirfd, const char *name, uint32_t
                           "stream %u exists with term-length %" PRIu64 ", channel asks %" PRIu64,
                           stream_id, cap, want_cap);
     }
-    bind_mapping(log, base, (size_t)st.st_size);
+    bind_mapping(log, base, (size_t)st.st_size, cap, stream_id, h->tag_salt);
     return 1;
 }
 
@@ -254,6 +286,20 @@ void tp_shmlog_close(tp_shmlog_t *log)
 
 static inline uint64_t entry_state(uint64_t w) { return w & STATE_MASK; }
 
+/* May an entry that is not FREE be taken over? Only when its owner cannot come back to it:
+ * heartbeat stale and the pid gone, or stale for so long that the pid says nothing (pid
+ * reuse, another pid namespace). A stalled live owner is evicted instead (refresh_limit)
+ * and takes its own entry back when it wakes (rejoin). */
+static int owner_gone(uint64_t w, uint64_t hb, uint64_t now, uint64_t liveness_ns)
+{
+    pid_t pid = (pid_t)(w >> 32);
+    if (!hb_stale(now, hb, liveness_ns))
+        return 0;
+    if (hb_stale(now, hb, 16 * liveness_ns))
+        return 1;
+    return pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH);
+}
+
 int tp_shmlog_entry_acquire(tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t liveness_ns,
                             uint32_t *index_out, uint64_t *word_out)
 {
@@ -262,8 +308,7 @@ int tp_shmlog_entry_acquire(tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t 
         tp_shmlog_entry_t *e = &table[i];
         uint64_t w = tp_load_acquire_u64(&e->state);
         uint64_t hb = tp_load_acquire_u64(&e->heartbeat_ns);
-        int stale = now_ns > hb && now_ns - hb > liveness_ns;
-        if (entry_state(w) != TP_SHMLOG_ENTRY_FREE && !stale)
+        if (entry_state(w) != TP_SHMLOG_ENTRY_FREE && !owner_gone(w, hb, now_ns, liveness_ns))
             continue;
         uint64_t gen = ((w >> 2) + 1) & ENTRY_GEN_MASK;
         uint64_t nw = TP_SHMLOG_ENTRY_ACTIVE | (gen << 2) | (pid << 32);
@@ -296,7 +341,7 @@ int tp_shmlog_any_live(const tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t
     for (uint32_t i = 0; i < TP_SHMLOG_ENTRIES; i++) {
         uint64_t w = tp_load_acquire_u64(&table[i].state);
         uint64_t hb = tp_load_acquire_u64(&table[i].heartbeat_ns);
-        if (entry_state(w) == TP_SHMLOG_ENTRY_ACTIVE && (now_ns <= hb || now_ns - hb <= liveness_ns))
+        if (entry_state(w) == TP_SHMLOG_ENTRY_ACTIVE && !hb_stale(now_ns, hb, liveness_ns))
             return 1;
     }
     return 0;
@@ -312,8 +357,10 @@ static int refresh_limit(tp_shmlog_pub_t *p)
     tp_shmlog_t *log = p->log;
     uint64_t now = tp_clock_monotonic_ns();
     uint64_t min = UINT64_MAX;
-    /* Full fence: pairs with the fence in sub_join (store entry; fence; load tail), so
-     * either we see a joining subscriber or it starts at a tail we cannot overrun. */
+    /* The tail before the fence bounds the limit (shmlog.h, "Join"): a joiner our scan
+     * misses starts at a tail >= this one, whatever positions we read later in the scan. */
+    uint64_t tail0 = tp_load_acquire_u64(&log->hdr->tail);
+    /* Full fence: pairs with the fence in join_at_tail (store entry; fence; load tail). */
     tp_fence_seq_cst();
     for (uint32_t i = 0; i < TP_SHMLOG_ENTRIES; i++) {
         tp_shmlog_entry_t *e = &log->subs[i];
@@ -321,7 +368,7 @@ static int refresh_limit(tp_shmlog_pub_t *p)
         if (entry_state(w) != TP_SHMLOG_ENTRY_ACTIVE)
             continue;
         uint64_t hb = tp_load_acquire_u64(&e->heartbeat_ns);
-        if (now > hb && now - hb > p->liveness_ns) {
+        if (hb_stale(now, hb, p->liveness_ns)) {
             uint64_t x = w;
             cas_u64(&e->state, &x, (w & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED);
             if (x == w || entry_state(x) != TP_SHMLOG_ENTRY_ACTIVE)
@@ -336,15 +383,28 @@ static int refresh_limit(tp_shmlog_pub_t *p)
         p->limit = 0;
         return TP_PUB_NOT_CONNECTED;
     }
+    if (min > tail0)
+        min = tail0; /* a position can run ahead of the tail briefly (padding before help) */
     p->limit = min + log->capacity;
     return 0;
+}
+
+/* After a claim or padding CAS at t: a tail beyond t + capacity proves the CAS hit the same
+ * bytes a lap later (ABA, shmlog.h step 5). Put them back; 1 = undone, retry. */
+static int undo_if_aba(const tp_shmlog_t *log, uint64_t *wp, uint64_t t, uint64_t written,
+                       uint64_t original)
+{
+    if (tp_load_acquire_u64(&log->hdr->tail) <= t + log->capacity)
+        return 0;
+    cas_u64(wp, &written, original);
+    return 1;
 }
 
 int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint64_t *word_out)
 {
     tp_shmlog_t *log = p->log;
     tp_shmlog_header_t *h = log->hdr;
-    uint64_t rec;
+    uint64_t rec, max_record = record_bytes(log->max_message);
 
     if (len > log->max_message)
         return TP_PUB_MAX_SIZE_EXCEEDED;
@@ -356,8 +416,20 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
         uint64_t w = tp_load_acquire_u64(wp);
         uint64_t expect_t = t;
 
+        /* Acquire: w was read while the tail was still t (tails never come back), so it is
+         * the word at the tail, not a newer lap's bytes. */
+        if (tp_load_acquire_u64(&h->tail) != t)
+            continue;
         if (word_current(log, w, t)) { /* claimed already: help the tail past it */
-            cas_u64(&h->tail, &expect_t, t + word_bytes(w));
+            uint64_t b = word_bytes(w);
+            if (b == 0 || b > max_record || (t & log->mask) + b > log->capacity) {
+                /* forged or corrupt: nothing exists beyond the tail, so pad 32 bytes */
+                uint64_t pad = make_word(log, t, TP_SHMLOG_ALIGN, TP_SHMLOG_PADDING);
+                if (cas_u64(wp, &w, pad) && undo_if_aba(log, wp, t, pad, w))
+                    continue;
+                continue;
+            }
+            cas_u64(&h->tail, &expect_t, t + b);
             continue;
         }
         uint64_t to_end = log->capacity - (t & log->mask);
@@ -371,13 +443,14 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
             continue;
         }
         if (rec > to_end) { /* pad to the end of the buffer; the record goes at the start */
-            if (cas_u64(wp, &w, make_word(log, t, to_end, TP_SHMLOG_PADDING)))
+            uint64_t pad = make_word(log, t, to_end, TP_SHMLOG_PADDING);
+            if (cas_u64(wp, &w, pad) && !undo_if_aba(log, wp, t, pad, w))
                 cas_u64(&h->tail, &expect_t, t + to_end);
             continue;
         }
         uint64_t claimed = make_word(log, t, rec, TP_SHMLOG_CLAIMED);
         /* The claim itself (acq_rel CAS): from here the word says who owns how much. */
-        if (!cas_u64(wp, &w, claimed))
+        if (!cas_u64(wp, &w, claimed) || undo_if_aba(log, wp, t, claimed, w))
             continue;
         cas_u64(&h->tail, &expect_t, t + rec);
         *pos_out = t;
@@ -390,8 +463,8 @@ int tp_shmlog_commit(tp_shmlog_t *log, uint64_t pos, uint64_t word, size_t len)
 {
     uint8_t *rec = log->data + (pos & log->mask);
     uint64_t expected = word;
-    memcpy(rec + 8, &(uint32_t){(uint32_t)len}, sizeof(uint32_t));
-    memset(rec + 12, 0, 4);
+    uint32_t meta[2] = {(uint32_t)len, record_check(log, pos)};
+    memcpy(rec + 8, meta, sizeof meta);
     /* Release (acq_rel CAS): length and message bytes are visible before COMMITTED. */
     if (cas_u64(word_at(log, pos), &expected,
                 (word & ~STATE_MASK) | TP_SHMLOG_COMMITTED))
@@ -478,6 +551,19 @@ static int unblock(tp_shmlog_sub_t *s, uint64_t p, uint64_t w)
     return 1;
 }
 
+/* Store our position for publishers — also when the shared value differs from ours (a
+ * stalled former owner of the entry may have overwritten it) — but only into an entry that
+ * is still ours. Release: our reads of the records before p happen before their reuse. */
+static void publish_position(tp_shmlog_sub_t *s, uint64_t p)
+{
+    tp_shmlog_entry_t *e = &s->log->subs[s->entry];
+    if (p == s->position && tp_load_relaxed_u64(&e->position) == p)
+        return;
+    s->position = p;
+    if (tp_load_acquire_u64(&e->state) == s->word)
+        tp_store_release_u64(&e->position, p);
+}
+
 int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *clientd, int limit)
 {
     tp_shmlog_t *log = s->log;
@@ -485,8 +571,10 @@ int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *client
     uint64_t p = s->position;
     int n = 0;
 
+    const uint64_t *own_state = &log->subs[s->entry].state;
+
     /* Own cache line: publishers write it only to evict us. */
-    if (tp_load_acquire_u64(&log->subs[s->entry].state) != s->word)
+    if (tp_load_acquire_u64(own_state) != s->word)
         return rejoin(s, "was declared dead (no heartbeat within the liveness timeout)");
     while (n < limit) {
         /* Acquire: pairs with the commit CAS; the length and bytes below are complete. */
@@ -495,10 +583,20 @@ int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *client
             break;
         uint64_t size = word_bytes(w), idx = p & log->mask;
         if (size == 0 || size > max_record || idx + size > log->capacity) {
-            s->position = p;
+            publish_position(s, p);
             return rejoin(s, "found a corrupt record");
         }
         uint64_t state = w & STATE_MASK;
+        if (state == TP_SHMLOG_COMMITTED) {
+            uint32_t meta[2];
+            memcpy(meta, log->data + idx + 8, sizeof meta);
+            if (meta[1] != record_check(log, p))
+                state = TP_SHMLOG_CLAIMED; /* forged word: wait and pad, as for a dead claim */
+            else if (meta[0] > size - TP_SHMLOG_RECORD_HEADER) {
+                publish_position(s, p);
+                return rejoin(s, "found a corrupt record");
+            }
+        }
         if (state == TP_SHMLOG_CLAIMED) {
             if (unblock(s, p, w))
                 continue;
@@ -507,19 +605,16 @@ int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *client
         if (state == TP_SHMLOG_COMMITTED) {
             uint32_t len;
             memcpy(&len, log->data + idx + 8, sizeof len);
-            if (len > size - TP_SHMLOG_RECORD_HEADER) {
-                s->position = p;
-                return rejoin(s, "found a corrupt record");
-            }
             handler(clientd, log->data + idx + TP_SHMLOG_RECORD_HEADER, len);
             n++;
+            /* Evicted while the handler ran? Stop before reading on (shmlog.h, Subscribing). */
+            if (tp_load_acquire_u64(own_state) != s->word) {
+                publish_position(s, p + size);
+                return n;
+            }
         }
         p += size;
     }
-    if (p != s->position) {
-        s->position = p;
-        /* Release: our reads of the records above happen before publishers reuse them. */
-        tp_store_release_u64(&log->subs[s->entry].position, p);
-    }
+    publish_position(s, p);
     return n;
 }

@@ -17,22 +17,31 @@
  * ---- Record (32-byte aligned; a 48-byte FrameDescriptor + header = 64 bytes) ------------------
  *
  *   +0   u64 word      state | units << 2 | tag << 23            (atomic; see below)
- *   +8   u32 length    message bytes (written before the commit, read after it)
- *   +12  u32 reserved  0
+ *   +8   u32 length    message bytes           } written after the claim, before the commit,
+ *   +12  u32 check     (p >> 5) ^ salt, 32 bits } read only after seeing COMMITTED
  *   +16  message bytes, then slack up to units * 32
  *
  *   state (bits 0-1): 1 CLAIMED, 2 COMMITTED, 3 PADDING; 0 never appears in a current word.
  *   units (bits 2-22): record size in 32-byte units, header included.
- *   tag  (bits 23-63): lap of the record's position, (p >> log2(capacity)) mod 2^41.
+ *   tag  (bits 23-63): (lap of p + salt) mod 2^41, lap = p >> log2(capacity), salt = a
+ *                      random number drawn when the log is created (header `tag_salt`).
  *
- *   A word is *current* for position p when its tag is p's lap and its state is not 0.
- *   Everything else found at p & mask (words of earlier laps, payload bytes of earlier laps,
- *   the zeroes of a new file) means "nothing at p yet". So nobody ever has to clean the log.
+ *   A word is *current* for position p when its tag is p's and its state is not 0.
+ *   Everything else found at p & mask — words of earlier laps, the zeroes of a new file,
+ *   message bytes of earlier laps — means "nothing at p yet", so nobody has to clean the log.
+ *   Message bytes are arbitrary, so a stale 8-byte value *could* look current; the salt
+ *   makes that a 2^-41 coincidence for any value a message may carry, units must be
+ *   plausible, and a COMMITTED record is delivered only if its check word matches too
+ *   (another 2^-32). The worst a forged word can still do is look CLAIMED: subscribers then
+ *   wait one unblock timeout and pad it, exactly as for a dead publisher.
  *
  * ---- Publishing (any number of publishers) --------------------------------------------------
  *
- *   1. t = load_acquire(tail); w = load_acquire(word at t).
+ *   1. t = load_acquire(tail); w = load_acquire(word at t); reload tail: still t, or retry
+ *      (otherwise t may be a lap old and w a newer lap's bytes).
  *   2. w current for t: somebody claimed t; help: CAS tail t -> t + units(w)*32; retry.
+ *      (Implausible units — a forged or corrupt word — are overwritten with 32 bytes of
+ *      padding instead: nothing exists beyond the tail, so padding there is harmless.)
  *   3. Back-pressure: t + need <= limit, where limit = (min position of live subscribers) +
  *      capacity, cached per publication and recomputed only when exceeded (positions only
  *      grow and newcomers join at the tail, so a cached limit is never too high).
@@ -42,7 +51,11 @@
  *   5. CAS word at t from w to CLAIMED(units, tag): that CAS *is* the claim — the winner
  *      owns [t, t + units*32) and the word already says how long the claim is, so nobody
  *      depends on the claimant living to write anything else. Then CAS tail t -> t + size
- *      (a failure means somebody helped).
+ *      (a failure means somebody helped). ABA guard: a publisher descheduled between
+ *      step 1 and its CAS could find, a lap later, the same bytes w again (zeroes inside a
+ *      message, say) and "claim" inside a live record. A legitimate claim holds every live
+ *      subscriber at or before t, so the tail cannot pass t + capacity; if it has, the CAS
+ *      hit a later lap: put w back and retry. Same for the padding CAS of step 4.
  *   6. Write length and message bytes with plain stores.
  *   7. Commit: CAS word CLAIMED -> COMMITTED (release: orders 6 before the word). A CAS, not
  *      a store: if the claim had timed out and been turned into padding, the commit fails
@@ -52,18 +65,25 @@
  * ---- Subscribing -----------------------------------------------------------------------------
  *
  *   Join: take a table entry (CAS FREE -> ACTIVE), store position = tail, seq_cst fence,
- *   reload tail and start there: a publisher whose scan missed the entry computed its limit
- *   from positions <= that tail, so nothing at or after the start can be overwritten.
+ *   reload tail and start there. A publisher loads the tail *before* its own seq_cst fence
+ *   and caps its limit at that tail + capacity: if its scan missed our entry, its fence came
+ *   first, so the tail we load is at least its tail, and nothing at or after our start can
+ *   be overwritten.
  *   Poll at position p: load own entry state (own cache line) — EVICTED or taken over means
  *   the subscriber was declared dead and may have been lapped: rejoin at the tail, add the
  *   skipped bytes to lost_bytes, return -1 (TP_ELAPPED). Then load_acquire(word at p):
  *     not current      nothing yet (stop);
- *     COMMITTED        deliver length bytes at p + 16 in place, advance;
+ *     COMMITTED        check word matches: deliver length bytes at p + 16 in place, advance
+ *                      (a mismatch is a forged word: treated like CLAIMED);
  *     PADDING          advance;
  *     CLAIMED          in progress: remember when it was first seen; once it has stayed
  *                      CLAIMED for unblock_timeout, CAS CLAIMED -> PADDING (a publisher died
  *                      between claim and commit) and advance.
- *   After the loop, store_release(own position): publishers may now reuse what was read.
+ *   After each handler call the subscriber re-checks its own entry (one load of its own
+ *   line): an eviction that happened meanwhile stops the poll before it reads further.
+ *   After the loop, store_release(own position) — and again whenever the shared value
+ *   differs from ours — but only while the entry is still ours: publishers may now reuse
+ *   what was read.
  *   Messages are valid in place during the handler because no live subscriber is ever
  *   overtaken; a subscriber that stops heartbeating for liveness_timeout loses that
  *   guarantee (it is evicted by the next publisher that needs the space).
@@ -73,7 +93,11 @@
  *   Entry state word: state (bits 0-1: 0 FREE, 1 ACTIVE, 2 EVICTED) | generation << 2 (30
  *   bits) | pid << 32. Entries are taken with a CAS on the whole word; a new generation makes
  *   a stale owner notice that its entry was reclaimed. An entry is reclaimed when FREE, or
- *   when its heartbeat is older than the liveness timeout (its owner is dead or stalled).
+ *   when its heartbeat is older than the liveness timeout and its pid is gone (kill(pid, 0)
+ *   fails with ESRCH), or older than 16 liveness timeouts whatever the pid says (pid reuse,
+ *   other pid namespaces). A stalled but live owner is evicted instead, and takes its own
+ *   entry back (same generation) when it wakes. Heartbeats further than the timeout in the
+ *   *future* (a log that survived a reboot in a persistent directory) count as stale too.
  *   Heartbeats (u64 CLOCK_MONOTONIC ns) are written by tp_transport_do_work; publishers
  *   evict a subscriber (CAS ACTIVE -> EVICTED) before they stop respecting its position.
  *
@@ -130,7 +154,8 @@ typedef struct tp_shmlog_header {
     uint32_t stream_id;    /* 28 */
     uint64_t creator_pid;  /* 32 */
     uint64_t created_ns;   /* 40 */
-    uint8_t reserved0[80]; /* 48 */
+    uint64_t tag_salt;     /* 48: random, drawn at creation (record word tags) */
+    uint8_t reserved0[72]; /* 56 */
     uint64_t tail;         /* 128: next claim position (helped forward), own cache line */
     uint8_t reserved1[TP_SHMLOG_PAGE - 136];
 } tp_shmlog_header_t;
@@ -142,6 +167,7 @@ _Static_assert(__builtin_offsetof(tp_shmlog_header_t, max_message) == 24, "shmlo
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, stream_id) == 28, "shmlog layout");
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, creator_pid) == 32, "shmlog layout");
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, created_ns) == 40, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, tag_salt) == 48, "shmlog layout");
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, tail) == 128, "shmlog layout");
 
 /* One subscriber or publisher: a cache line each. */
@@ -172,6 +198,7 @@ typedef struct tp_shmlog {
     uint32_t cap_bits;
     uint32_t max_message;
     uint32_t stream_id;
+    uint64_t tag_salt;
 } tp_shmlog_t;
 
 /* Open the log `name` in the directory dirfd, or create it (complete, under a temporary
@@ -216,7 +243,8 @@ static inline uint8_t *tp_shmlog_record_data(const tp_shmlog_t *log, uint64_t po
     return log->data + (pos & log->mask) + TP_SHMLOG_RECORD_HEADER;
 }
 
-/* Commit a claim (0) or learn it was turned into padding (-1, TP_ETIMEOUT). */
+/* Commit a claim (0) or learn it was turned into padding (-1, TP_ETIMEOUT). Writes the
+ * record's length and check word, then CASes CLAIMED -> COMMITTED. */
 int tp_shmlog_commit(tp_shmlog_t *log, uint64_t pos, uint64_t word, size_t len);
 void tp_shmlog_abort(tp_shmlog_t *log, uint64_t pos, uint64_t word);
 
