@@ -439,7 +439,7 @@ void tp_subscription_close(tp_subscription_t *s)
     if (!s || !s->open)
         return;
     t = s->t;
-    tp_shmlog_entry_release(s->ref->log.subs, s->sub.entry, s->sub.word);
+    tp_shmlog_sub_leave(&s->sub);
     log_release(t, s->ref);
     for (uint32_t i = 0; i < MAX_HANDLES; i++)
         if (t->subs[i] == s)

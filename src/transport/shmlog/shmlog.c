@@ -185,6 +185,32 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
+/* Checks of an existing log's header snapshot: a foreign, older, resized or other stream's
+ * file is refused with a reason. */
+static int validate_header(const tp_shmlog_header_t *hs, uint32_t version, uint64_t file_size,
+                           uint32_t stream_id, uint64_t want_cap, const char *name)
+{
+    uint64_t cap = hs->capacity;
+    if (hs->magic != TP_SHMLOG_MAGIC)
+        return tp_err_set(TP_EIO, "%s: bad magic 0x%016" PRIx64 ": not a tensorpool log", name,
+                          hs->magic);
+    if (version != TP_SHMLOG_VERSION)
+        return tp_err_set(TP_EVERSION, "%s: log version %u unsupported (this build: %u)", name,
+                          version, TP_SHMLOG_VERSION);
+    if (capacity_check(cap) != 0 || hs->meta_bytes != TP_SHMLOG_META_BYTES ||
+        hs->max_message != cap / 8 || file_size != TP_SHMLOG_META_BYTES + cap)
+        return tp_err_set(TP_EIO, "%s: size %" PRIu64 " does not match its header (capacity %"
+                          PRIu64 "): refused", name, file_size, cap);
+    if (hs->stream_id != stream_id)
+        return tp_err_set(TP_EIO, "%s belongs to stream %u, not %u", name, hs->stream_id,
+                          stream_id);
+    if (want_cap != 0 && want_cap != cap)
+        return tp_err_set(TP_ECHANNEL,
+                          "stream %u exists with term-length %" PRIu64 ", channel asks %" PRIu64,
+                          stream_id, cap, want_cap);
+    return 0;
+}
+
 /* Map an existing log and check everything before trusting anything inside it. */
 static int open_existing(tp_shmlog_t *log, int dirfd, const char *name, uint32_t stream_id,
                          uint64_t want_cap, uint64_t timeout_ns)
@@ -216,42 +242,31 @@ static int open_existing(tp_shmlog_t *log, int dirfd, const char *name, uint32_t
         }
         sleep_ms(1);
     }
-    base = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    /* The header page first: nothing inside the file is trusted before it is validated. */
+    base = mmap(NULL, TP_SHMLOG_PAGE, PROT_READ, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return tp_err_set_errno(TP_EIO, e, "mmap %s", name);
+    }
+    h = (tp_shmlog_header_t *)(void *)base;
+    /* Acquire: pairs with the creator's release of version. Then validate a private
+     * snapshot: the shared header could change under us, and we unmap before reporting. */
+    uint32_t version = tp_load_acquire_u32(&h->version);
+    tp_shmlog_header_t hs;
+    memcpy(&hs, h, offsetof(tp_shmlog_header_t, tail));
+    munmap(base, TP_SHMLOG_PAGE);
+    if (validate_header(&hs, version, (uint64_t)st.st_size, stream_id, want_cap, name) != 0) {
+        close(fd);
+        return -1;
+    }
+    cap = hs.capacity;
+    /* The whole file, exactly the validated size, through the same descriptor. */
+    base = mmap(NULL, TP_SHMLOG_META_BYTES + cap, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     close(fd);
     if (base == MAP_FAILED)
         return tp_err_set_errno(TP_EIO, errno, "mmap %s", name);
-    h = (tp_shmlog_header_t *)(void *)base;
-    /* Acquire: pairs with the creator's release of version. */
-    uint32_t version = tp_load_acquire_u32(&h->version);
-    if (h->magic != TP_SHMLOG_MAGIC) {
-        munmap(base, (size_t)st.st_size);
-        return tp_err_set(TP_EIO, "%s: bad magic 0x%016" PRIx64 ": not a tensorpool log", name,
-                          h->magic);
-    }
-    if (version != TP_SHMLOG_VERSION) {
-        munmap(base, (size_t)st.st_size);
-        return tp_err_set(TP_EVERSION, "%s: log version %u unsupported (this build: %u)", name,
-                          version, TP_SHMLOG_VERSION);
-    }
-    cap = h->capacity;
-    if (capacity_check(cap) != 0 || h->meta_bytes != TP_SHMLOG_META_BYTES ||
-        h->max_message != cap / 8 || (uint64_t)st.st_size != TP_SHMLOG_META_BYTES + cap) {
-        munmap(base, (size_t)st.st_size);
-        return tp_err_set(TP_EIO, "%s: size %lld does not match its header (capacity %" PRIu64
-                          "): refused", name, (long long)st.st_size, cap);
-    }
-    if (h->stream_id != stream_id) {
-        munmap(base, (size_t)st.st_size);
-        return tp_err_set(TP_EIO, "%s belongs to stream %u, not %u", name, h->stream_id,
-                          stream_id);
-    }
-    if (want_cap != 0 && want_cap != cap) {
-        munmap(base, (size_t)st.st_size);
-        return tp_err_set(TP_ECHANNEL,
-                          "stream %u exists with term-length %" PRIu64 ", channel asks %" PRIu64,
-                          stream_id, cap, want_cap);
-    }
-    bind_mapping(log, base, (size_t)st.st_size, cap, stream_id, h->tag_salt);
+    bind_mapping(log, base, TP_SHMLOG_META_BYTES + cap, cap, stream_id, hs.tag_salt);
     return 1;
 }
 
@@ -357,6 +372,8 @@ static int refresh_limit(tp_shmlog_pub_t *p)
     tp_shmlog_t *log = p->log;
     uint64_t now = tp_clock_monotonic_ns();
     uint64_t min = UINT64_MAX;
+    /* Membership first: a change during the scan makes the next claim scan again. */
+    p->membership = tp_load_acquire_u64(&log->hdr->membership);
     /* The tail before the fence bounds the limit (shmlog.h, "Join"): a joiner our scan
      * misses starts at a tail >= this one, whatever positions we read later in the scan. */
     uint64_t tail0 = tp_load_acquire_u64(&log->hdr->tail);
@@ -370,9 +387,12 @@ static int refresh_limit(tp_shmlog_pub_t *p)
         uint64_t hb = tp_load_acquire_u64(&e->heartbeat_ns);
         if (hb_stale(now, hb, p->liveness_ns)) {
             uint64_t x = w;
-            cas_u64(&e->state, &x, (w & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED);
-            if (x == w || entry_state(x) != TP_SHMLOG_ENTRY_ACTIVE)
-                continue; /* evicted (by us or another publisher), or gone */
+            if (cas_u64(&e->state, &x, (w & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED)) {
+                tp_fetch_add_u64(&log->hdr->membership, 1); /* other publishers rescan */
+                continue;
+            }
+            if (entry_state(x) != TP_SHMLOG_ENTRY_ACTIVE)
+                continue; /* evicted by another publisher, or gone */
             w = x;        /* a new owner took the entry meanwhile: respect it */
         }
         uint64_t pos = tp_load_acquire_u64(&e->position);
@@ -384,54 +404,56 @@ static int refresh_limit(tp_shmlog_pub_t *p)
         return TP_PUB_NOT_CONNECTED;
     }
     if (min > tail0)
-        min = tail0; /* a position can run ahead of the tail briefly (padding before help) */
+        min = tail0; /* positions never pass the tail; the cap is for a joiner we missed */
     p->limit = min + log->capacity;
     return 0;
 }
 
-/* After a claim or padding CAS at t: a tail beyond t + capacity proves the CAS hit the same
- * bytes a lap later (ABA, shmlog.h step 5). Put them back; 1 = undone, retry. */
-static int undo_if_aba(const tp_shmlog_t *log, uint64_t *wp, uint64_t t, uint64_t written,
-                       uint64_t original)
+/* The u32 check word of the record at pos (shmlog.h, "Record"): written with an atomic
+ * store because a recovering subscriber may write the same value concurrently. */
+static inline void store_check(const tp_shmlog_t *log, uint64_t pos)
 {
-    if (tp_load_acquire_u64(&log->hdr->tail) <= t + log->capacity)
-        return 0;
-    cas_u64(wp, &written, original);
-    return 1;
+    atomic_store_explicit(TP_AT32(log->data + (pos & log->mask) + 12), record_check(log, pos),
+                          memory_order_relaxed);
+}
+
+/* A word that really is the record header at pos: current tag and matching check word.
+ * The acquire load of w (by the caller) orders the check load after it. */
+static inline int word_valid(const tp_shmlog_t *log, uint64_t w, uint64_t pos)
+{
+    return word_current(log, w, pos) &&
+           atomic_load_explicit(TP_AT32(log->data + (pos & log->mask) + 12),
+                                memory_order_relaxed) == record_check(log, pos);
+}
+
+/* Write our header word into the region the tail CAS gave us. CAS from the stale value we
+ * find, so that a subscriber that already recovered the region (we stalled for the unblock
+ * timeout, shmlog.h "Subscribing") makes us fail instead of resurrecting it. */
+static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
+{
+    uint64_t *wp = word_at(log, pos);
+    uint64_t w = tp_load_acquire_u64(wp);
+    if (word_valid(log, w, pos))
+        return -1; /* recovered meanwhile */
+    store_check(log, pos);
+    /* Release (acq_rel CAS): the check word is visible before the header that it vouches for. */
+    return cas_u64(wp, &w, word) ? 0 : -1;
 }
 
 int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint64_t *word_out)
 {
     tp_shmlog_t *log = p->log;
     tp_shmlog_header_t *h = log->hdr;
-    uint64_t rec, max_record = record_bytes(log->max_message);
+    uint64_t rec;
 
     if (len > log->max_message)
         return TP_PUB_MAX_SIZE_EXCEEDED;
     rec = record_bytes(len);
+    /* Acquire: a subscriber that left did so before we drop the limit it allowed. */
+    if (tp_load_acquire_u64(&h->membership) != p->membership)
+        p->limit = 0;
     for (;;) {
-        /* Acquire: the word loaded next is at least as new as the claim that moved tail. */
         uint64_t t = tp_load_acquire_u64(&h->tail);
-        uint64_t *wp = word_at(log, t);
-        uint64_t w = tp_load_acquire_u64(wp);
-        uint64_t expect_t = t;
-
-        /* Acquire: w was read while the tail was still t (tails never come back), so it is
-         * the word at the tail, not a newer lap's bytes. */
-        if (tp_load_acquire_u64(&h->tail) != t)
-            continue;
-        if (word_current(log, w, t)) { /* claimed already: help the tail past it */
-            uint64_t b = word_bytes(w);
-            if (b == 0 || b > max_record || (t & log->mask) + b > log->capacity) {
-                /* forged or corrupt: nothing exists beyond the tail, so pad 32 bytes */
-                uint64_t pad = make_word(log, t, TP_SHMLOG_ALIGN, TP_SHMLOG_PADDING);
-                if (cas_u64(wp, &w, pad) && undo_if_aba(log, wp, t, pad, w))
-                    continue;
-                continue;
-            }
-            cas_u64(&h->tail, &expect_t, t + b);
-            continue;
-        }
         uint64_t to_end = log->capacity - (t & log->mask);
         uint64_t need = rec <= to_end ? rec : to_end + rec;
         if (t + need > p->limit) {
@@ -442,17 +464,20 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
                 return TP_PUB_BACK_PRESSURED;
             continue;
         }
-        if (rec > to_end) { /* pad to the end of the buffer; the record goes at the start */
-            uint64_t pad = make_word(log, t, to_end, TP_SHMLOG_PADDING);
-            if (cas_u64(wp, &w, pad) && !undo_if_aba(log, wp, t, pad, w))
-                cas_u64(&h->tail, &expect_t, t + to_end);
+        /* The claim (acq_rel CAS on the tail, Aeron-style): [t, t + need) is ours. The tail
+         * only grows, so this CAS cannot suffer ABA; nothing else in the log is CASed from a
+         * value read before we owned it. */
+        uint64_t expect_t = t;
+        if (!cas_u64(&h->tail, &expect_t, t + need))
             continue;
+        if (rec > to_end) { /* pad to the end of the buffer; the record goes at the start */
+            if (write_header(log, t, make_word(log, t, to_end, TP_SHMLOG_PADDING)) != 0)
+                return TP_PUB_ADMIN_ACTION;
+            t += to_end;
         }
         uint64_t claimed = make_word(log, t, rec, TP_SHMLOG_CLAIMED);
-        /* The claim itself (acq_rel CAS): from here the word says who owns how much. */
-        if (!cas_u64(wp, &w, claimed) || undo_if_aba(log, wp, t, claimed, w))
-            continue;
-        cas_u64(&h->tail, &expect_t, t + rec);
+        if (write_header(log, t, claimed) != 0)
+            return TP_PUB_ADMIN_ACTION;
         *pos_out = t;
         *word_out = claimed;
         return (int64_t)(t + rec);
@@ -463,8 +488,8 @@ int tp_shmlog_commit(tp_shmlog_t *log, uint64_t pos, uint64_t word, size_t len)
 {
     uint8_t *rec = log->data + (pos & log->mask);
     uint64_t expected = word;
-    uint32_t meta[2] = {(uint32_t)len, record_check(log, pos)};
-    memcpy(rec + 8, meta, sizeof meta);
+    uint32_t len32 = (uint32_t)len;
+    memcpy(rec + 8, &len32, sizeof len32);
     /* Release (acq_rel CAS): length and message bytes are visible before COMMITTED. */
     if (cas_u64(word_at(log, pos), &expected,
                 (word & ~STATE_MASK) | TP_SHMLOG_COMMITTED))
@@ -494,6 +519,13 @@ static void join_at_tail(tp_shmlog_sub_t *s)
     tp_store_release_u64(&e->position, t);
     s->position = t;
     s->stuck_position = UINT64_MAX;
+    tp_fetch_add_u64(&s->log->hdr->membership, 1);
+}
+
+void tp_shmlog_sub_leave(tp_shmlog_sub_t *s)
+{
+    tp_shmlog_entry_release(s->log->subs, s->entry, s->word);
+    tp_fetch_add_u64(&s->log->hdr->membership, 1);
 }
 
 int tp_shmlog_sub_join(tp_shmlog_sub_t *s, tp_shmlog_t *log, uint64_t now_ns)
@@ -531,10 +563,9 @@ static int rejoin(tp_shmlog_sub_t *s, const char *why)
                       " bytes", s->log->stream_id, why, s->position > old ? s->position - old : 0);
 }
 
-/* A CLAIMED record at p: wait, and once it has stayed claimed for the unblock timeout, turn
- * it into padding (its publisher died between claim and commit). Returns 1 when the word
- * changed (re-examine it) and 0 to stop polling for now. */
-static int unblock(tp_shmlog_sub_t *s, uint64_t p, uint64_t w)
+/* Has the record at p been in progress for the unblock timeout? Starts the clock the first
+ * time it is seen stuck. */
+static int stuck_too_long(tp_shmlog_sub_t *s, uint64_t p)
 {
     uint64_t now = tp_clock_monotonic_ns();
     if (s->stuck_position != p) {
@@ -542,13 +573,40 @@ static int unblock(tp_shmlog_sub_t *s, uint64_t p, uint64_t w)
         s->stuck_since_ns = now;
         return 0;
     }
-    if (now - s->stuck_since_ns < s->unblock_ns)
-        return 0;
+    return now - s->stuck_since_ns >= s->unblock_ns;
+}
+
+/* Dead claim with a header word (CLAIMED for the unblock timeout): pad it, same length. */
+static void pad_claimed(tp_shmlog_sub_t *s, uint64_t p, uint64_t w)
+{
     uint64_t x = w;
     if (cas_u64(word_at(s->log, p), &x, (w & ~STATE_MASK) | TP_SHMLOG_PADDING))
         s->padded_claims++;
     s->stuck_position = UINT64_MAX;
-    return 1;
+}
+
+/* Dead claim without a header word: its publisher died between the tail CAS and writing the
+ * header, so nobody knows its length. Everything from p up to the next real header (or the
+ * tail) is dead claims: give each 32-byte slot a PADDING(32) header, CASed from the stale
+ * value found there. A live publisher that claimed in that range but has not written its
+ * header yet then fails its header CAS and reports the loss (ADMIN_ACTION) instead of
+ * writing a record that some subscribers would already have skipped. */
+static void pad_headerless(tp_shmlog_sub_t *s, uint64_t p)
+{
+    tp_shmlog_t *log = s->log;
+    uint64_t tail = tp_load_acquire_u64(&log->hdr->tail);
+    for (uint64_t x = p; x < tail; x += TP_SHMLOG_ALIGN) {
+        uint64_t *wp = word_at(log, x);
+        uint64_t w = tp_load_acquire_u64(wp);
+        if (word_valid(log, w, x))
+            break; /* the next real record */
+        store_check(log, x);
+        if (!cas_u64(wp, &w, make_word(log, x, TP_SHMLOG_ALIGN, TP_SHMLOG_PADDING)) &&
+            word_valid(log, w, x))
+            break; /* its publisher just wrote it */
+    }
+    s->padded_claims++;
+    s->stuck_position = UINT64_MAX;
 }
 
 /* Store our position for publishers — also when the shared value differs from ours (a
@@ -567,44 +625,45 @@ static void publish_position(tp_shmlog_sub_t *s, uint64_t p)
 int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *clientd, int limit)
 {
     tp_shmlog_t *log = s->log;
+    const uint64_t *own_state = &log->subs[s->entry].state;
     uint64_t max_record = record_bytes(log->max_message);
     uint64_t p = s->position;
     int n = 0;
-
-    const uint64_t *own_state = &log->subs[s->entry].state;
 
     /* Own cache line: publishers write it only to evict us. */
     if (tp_load_acquire_u64(own_state) != s->word)
         return rejoin(s, "was declared dead (no heartbeat within the liveness timeout)");
     while (n < limit) {
-        /* Acquire: pairs with the commit CAS; the length and bytes below are complete. */
+        /* Acquire: pairs with the header/commit CAS; the check word, length and bytes
+         * below are complete. */
         uint64_t w = tp_load_acquire_u64(word_at(log, p));
-        if (!word_current(log, w, p))
-            break;
+        if (!word_valid(log, w, p)) {
+            /* No header at p: nothing offered yet (p at the tail), or a claim whose
+             * publisher has not written its header yet — or died before it. */
+            if (p >= tp_load_acquire_u64(&log->hdr->tail) || !stuck_too_long(s, p))
+                break;
+            pad_headerless(s, p);
+            continue;
+        }
         uint64_t size = word_bytes(w), idx = p & log->mask;
         if (size == 0 || size > max_record || idx + size > log->capacity) {
             publish_position(s, p);
             return rejoin(s, "found a corrupt record");
         }
         uint64_t state = w & STATE_MASK;
-        if (state == TP_SHMLOG_COMMITTED) {
-            uint32_t meta[2];
-            memcpy(meta, log->data + idx + 8, sizeof meta);
-            if (meta[1] != record_check(log, p))
-                state = TP_SHMLOG_CLAIMED; /* forged word: wait and pad, as for a dead claim */
-            else if (meta[0] > size - TP_SHMLOG_RECORD_HEADER) {
-                publish_position(s, p);
-                return rejoin(s, "found a corrupt record");
-            }
-        }
         if (state == TP_SHMLOG_CLAIMED) {
-            if (unblock(s, p, w))
-                continue;
-            break;
+            if (!stuck_too_long(s, p))
+                break;
+            pad_claimed(s, p, w);
+            continue;
         }
         if (state == TP_SHMLOG_COMMITTED) {
             uint32_t len;
             memcpy(&len, log->data + idx + 8, sizeof len);
+            if (len > size - TP_SHMLOG_RECORD_HEADER) {
+                publish_position(s, p);
+                return rejoin(s, "found a corrupt record");
+            }
             handler(clientd, log->data + idx + TP_SHMLOG_RECORD_HEADER, len);
             n++;
             /* Evicted while the handler ran? Stop before reading on (shmlog.h, Subscribing). */

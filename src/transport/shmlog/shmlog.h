@@ -29,37 +29,33 @@
  *   A word is *current* for position p when its tag is p's and its state is not 0.
  *   Everything else found at p & mask — words of earlier laps, the zeroes of a new file,
  *   message bytes of earlier laps — means "nothing at p yet", so nobody has to clean the log.
- *   Message bytes are arbitrary, so a stale 8-byte value *could* look current; the salt
- *   makes that a 2^-41 coincidence for any value a message may carry, units must be
- *   plausible, and a COMMITTED record is delivered only if its check word matches too
- *   (another 2^-32). The worst a forged word can still do is look CLAIMED: subscribers then
- *   wait one unblock timeout and pad it, exactly as for a dead publisher.
+ *   Message bytes are arbitrary, so a stale 8-byte value *could* look current: a header is
+ *   *valid* only when its tag matches (salted: a 2^-41 coincidence for any value a message
+ *   may carry) and its check word matches too (another 2^-32), and its units must be
+ *   plausible.
  *
  * ---- Publishing (any number of publishers) --------------------------------------------------
  *
- *   1. t = load_acquire(tail); w = load_acquire(word at t); reload tail: still t, or retry
- *      (otherwise t may be a lap old and w a newer lap's bytes).
- *   2. w current for t: somebody claimed t; help: CAS tail t -> t + units(w)*32; retry.
- *      (Implausible units — a forged or corrupt word — are overwritten with 32 bytes of
- *      padding instead: nothing exists beyond the tail, so padding there is harmless.)
- *   3. Back-pressure: t + need <= limit, where limit = (min position of live subscribers) +
- *      capacity, cached per publication and recomputed only when exceeded (positions only
- *      grow and newcomers join at the tail, so a cached limit is never too high).
+ *   1. t = load_acquire(tail); need = record size (+ padding to the buffer end when the
+ *      record would cross it).
+ *   2. Back-pressure: t + need <= limit, where limit = (min position of live subscribers,
+ *      capped by the tail read before the scan's fence) + capacity, cached per publication
+ *      and recomputed only when exceeded (positions only grow and newcomers join at the
+ *      tail, so a cached limit is never too high). The cache is also dropped whenever the
+ *      header's `membership` counter moved (a subscriber joined, left or was evicted), so
+ *      the last subscriber leaving turns the very next offer into NOT_CONNECTED.
  *      No live subscriber: NOT_CONNECTED. Still over: BACK_PRESSURED.
- *   4. The record would cross the end of the buffer: CAS word at t from w to a PADDING word
- *      reaching the end, help the tail past it, retry at the start of the buffer.
- *   5. CAS word at t from w to CLAIMED(units, tag): that CAS *is* the claim — the winner
- *      owns [t, t + units*32) and the word already says how long the claim is, so nobody
- *      depends on the claimant living to write anything else. Then CAS tail t -> t + size
- *      (a failure means somebody helped). ABA guard: a publisher descheduled between
- *      step 1 and its CAS could find, a lap later, the same bytes w again (zeroes inside a
- *      message, say) and "claim" inside a live record. A legitimate claim holds every live
- *      subscriber at or before t, so the tail cannot pass t + capacity; if it has, the CAS
- *      hit a later lap: put w back and retry. Same for the padding CAS of step 4.
- *   6. Write length and message bytes with plain stores.
- *   7. Commit: CAS word CLAIMED -> COMMITTED (release: orders 6 before the word). A CAS, not
- *      a store: if the claim had timed out and been turned into padding, the commit fails
- *      and no subscriber ever sees the late message (each sees all or none of the stream).
+ *   3. The claim: CAS tail t -> t + need (Aeron-style). [t, t + need) is ours. The tail only
+ *      grows, so the claim cannot suffer ABA, and nobody CASes log memory from a value read
+ *      before owning it.
+ *   4. Header: store the check word, then CAS the word at t from whatever stale value is
+ *      there to CLAIMED(units, tag) (or PADDING up to the end, then CLAIMED at the start).
+ *      A CAS, not a store: if we stalled so long that a subscriber recovered the region
+ *      (below), the CAS fails and the publisher learns its claim is lost (ADMIN_ACTION).
+ *   5. Write length and message bytes with plain stores.
+ *   6. Commit: CAS word CLAIMED -> COMMITTED (release: orders 4-5 before the word). A CAS:
+ *      if the claim was turned into padding meanwhile, the commit fails and no subscriber
+ *      sees the late message (each sees all or none of the stream).
  *   Abort: CAS CLAIMED -> PADDING.
  *
  * ---- Subscribing -----------------------------------------------------------------------------
@@ -72,13 +68,20 @@
  *   Poll at position p: load own entry state (own cache line) — EVICTED or taken over means
  *   the subscriber was declared dead and may have been lapped: rejoin at the tail, add the
  *   skipped bytes to lost_bytes, return -1 (TP_ELAPPED). Then load_acquire(word at p):
- *     not current      nothing yet (stop);
- *     COMMITTED        check word matches: deliver length bytes at p + 16 in place, advance
- *                      (a mismatch is a forged word: treated like CLAIMED);
- *     PADDING          advance;
- *     CLAIMED          in progress: remember when it was first seen; once it has stayed
- *                      CLAIMED for unblock_timeout, CAS CLAIMED -> PADDING (a publisher died
- *                      between claim and commit) and advance.
+ *     valid COMMITTED  deliver length bytes at p + 16 in place, advance;
+ *     valid PADDING    advance;
+ *     valid CLAIMED    in progress: remember when it was first seen; once it has stayed
+ *                      CLAIMED for the unblock timeout, CAS CLAIMED -> PADDING (its
+ *                      publisher died between header and commit) and advance;
+ *     no valid header  p >= tail: nothing offered yet (stop). p < tail: a claim whose
+ *                      header is not written yet; after the unblock timeout its publisher
+ *                      is taken for dead (it died between the tail CAS and its header, so
+ *                      nobody knows the length): every 32-byte slot from p up to the next
+ *                      valid header (or the tail) gets a PADDING(32) header, CASed from the
+ *                      stale value there. A live-but-late publisher in that range then
+ *                      fails step 4 instead of writing a record others have skipped.
+ *   The fast path reads one cache line per message (the word, check word and, for small
+ *   messages, the bytes); the tail is read only when no valid header is found.
  *   After each handler call the subscriber re-checks its own entry (one load of its own
  *   line): an eviction that happened meanwhile stops the poll before it reads further.
  *   After the loop, store_release(own position) — and again whenever the shared value
@@ -116,9 +119,10 @@
  * ---- Limits ---------------------------------------------------------------------------------
  *
  *   A publisher stalled between claim and commit for longer than the unblock timeout has
- *   lost its claim (its commit fails); if it stays stalled until the log has wrapped, its
- *   late stores land in newer records. Aeron's unblocking has the same window; the timeout
- *   (5 s by default) is what makes it practically unreachable.
+ *   lost its claim (its header or commit CAS fails); if it stays stalled until the log has
+ *   wrapped, its late stores land in newer records. A subscriber stalled inside recovery
+ *   for longer than the liveness timeout has the same window. Aeron's unblocking has it
+ *   too; the timeouts (5 s by default) are what make it practically unreachable.
  */
 #ifndef TP_TRANSPORT_SHMLOG_H
 #define TP_TRANSPORT_SHMLOG_H
@@ -156,8 +160,10 @@ typedef struct tp_shmlog_header {
     uint64_t created_ns;   /* 40 */
     uint64_t tag_salt;     /* 48: random, drawn at creation (record word tags) */
     uint8_t reserved0[72]; /* 56 */
-    uint64_t tail;         /* 128: next claim position (helped forward), own cache line */
-    uint8_t reserved1[TP_SHMLOG_PAGE - 136];
+    uint64_t tail;         /* 128: next claim position (claims CAS it), own cache line */
+    uint8_t reserved1[56];
+    uint64_t membership;   /* 192: bumped when a subscriber joins, leaves or is evicted */
+    uint8_t reserved2[TP_SHMLOG_PAGE - 200];
 } tp_shmlog_header_t;
 
 _Static_assert(sizeof(tp_shmlog_header_t) == TP_SHMLOG_PAGE, "shmlog header page");
@@ -169,6 +175,7 @@ _Static_assert(__builtin_offsetof(tp_shmlog_header_t, creator_pid) == 32, "shmlo
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, created_ns) == 40, "shmlog layout");
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, tag_salt) == 48, "shmlog layout");
 _Static_assert(__builtin_offsetof(tp_shmlog_header_t, tail) == 128, "shmlog layout");
+_Static_assert(__builtin_offsetof(tp_shmlog_header_t, membership) == 192, "shmlog layout");
 
 /* One subscriber or publisher: a cache line each. */
 typedef struct tp_shmlog_entry {
@@ -229,6 +236,7 @@ int tp_shmlog_any_live(const tp_shmlog_entry_t *table, uint64_t now_ns, uint64_t
 typedef struct tp_shmlog_pub {
     tp_shmlog_t *log;
     uint64_t limit;         /* cached: min live subscriber position + capacity */
+    uint64_t membership;    /* header membership when limit was computed */
     uint64_t liveness_ns;
     uint32_t entry;
     uint64_t word;
@@ -266,6 +274,9 @@ typedef struct tp_shmlog_sub {
 
 /* Take an entry and join at the tail. */
 int tp_shmlog_sub_join(tp_shmlog_sub_t *s, tp_shmlog_t *log, uint64_t now_ns);
+
+/* Give the entry back (close). */
+void tp_shmlog_sub_leave(tp_shmlog_sub_t *s);
 
 typedef void (*tp_shmlog_handler_t)(void *clientd, const uint8_t *msg, size_t len);
 
