@@ -5,7 +5,7 @@
  *  1. copy-in publish of 640 KiB frames into a 64-slot pool (stride 1 MiB) through
  *     tp_ring_write (seqlock begin, memcpy, header, commit) vs plain memcpy of 640 KiB into the
  *     same 64 slots. Target: publish_ratio >= 0.9.
- *  2. read-back validation of those frames (tp_ring_read, copy-out, tp_frame_is_intact) vs
+ *  2. read-back validation of those frames (tp_ring_read, copy-out, tp_ring_frame_intact) vs
  *     plain memcpy of 640 KiB out of the same slots.
  *  3. 64-byte frames written in place and validated by a reader, single thread: ns per
  *     frame vs a 64-byte memcpy in and out of the same slots.
@@ -143,7 +143,7 @@ static void bench_big(int reps)
             tp_ring_reader_reset(&rd);
             if (tp_ring_read(&rd, q, &v) != TP_DROP_NONE) { dropped++; continue; }
             memcpy(dst, v.data, v.len);
-            if (!tp_frame_is_intact(&v)) torn++;
+            if (!tp_ring_frame_intact(&v)) torn++;
             sink += dst[i & 4095];
         }
         rate = frames / secs(tp_clock_monotonic_ns() - t0);
@@ -207,7 +207,7 @@ static void bench_small_single(int reps)
             tp_ring_write_header(&c, SMALL_LEN, seq, 0, &t);
             tp_ring_write_commit(&c);
             if (tp_ring_read(&rd, seq, &v) != TP_DROP_NONE ||
-                tp_pattern_verify(v.data, v.len, seq) != 0 || !tp_frame_is_intact(&v))
+                tp_pattern_verify(v.data, v.len, seq) != 0 || !tp_ring_frame_intact(&v))
                 bad++;
         }
         ns = (double)(tp_clock_monotonic_ns() - t0) / frames;
@@ -297,7 +297,7 @@ static void bench_small_two_procs(double seconds)
             tp_frame_view_t v;
             if (tp_ring_read(&rd, next, &v) != TP_DROP_NONE) continue;
             int ok = tp_pattern_verify(v.data, v.len, next) == 0;
-            if (!tp_frame_is_intact(&v)) continue; /* overwritten while reading: dropped */
+            if (!tp_ring_frame_intact(&v)) continue; /* overwritten while reading: dropped */
             if (!ok) torn++;
             else accepted++;
         }

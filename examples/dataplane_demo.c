@@ -11,7 +11,7 @@
  *     interop-pattern frames (a 640 x 1024 uint8 image by default) through the zero-copy
  *     writer: tp_ring_write_begin -> pattern written in place -> header -> commit;
  *   * a consumer, which maps them read-only and reads every published seq through
- *     tp_ring_read, verifies the pattern in place and then runs tp_frame_is_intact (W-74).
+ *     tp_ring_read, verifies the pattern in place and then runs tp_ring_frame_intact (W-74).
  * Descriptors over a transport come later; until then the producer publishes its latest
  * seq in a small shared counter that the consumer follows.
  *
@@ -199,7 +199,7 @@ static void consume_one(tp_ring_reader_t *rd, uint64_t seq, demo_shared_t *sh)
     tp_drop_reason_t r = tp_ring_read(rd, seq, &v);
     if (r != TP_DROP_NONE) return; /* counted in rd */
     int bad = tp_pattern_verify(v.data, v.len, seq); /* zero-copy: read in place */
-    if (!tp_frame_is_intact(&v)) { /* W-74: lapped while reading, discard */
+    if (!tp_ring_frame_intact(&v)) { /* W-74: lapped while reading, discard */
         sh->late_after_read++;
         return;
     }

@@ -3,12 +3,28 @@
  *
  * tensorpool moves camera frames and tensors between processes on one machine through
  * shared-memory pools, speaking the AeronTensorPool protocol byte for byte (see README.md).
- * This header compiles as C11 and as C++.
+ * This header compiles as C11 and as C++. Walkthrough: docs/api.md.
+ *
+ *   error.h          error codes, tp_errcode() / tp_errmsg()
+ *   types.h          dtypes, tensor description, wire enums, frame view, counters
+ *   frame.h          tp_frame_is_intact(), tp_frame_copy()
+ *   context.h        tp_context_t: directories, timeouts, clock, log level
+ *   client.h         tp_client_t: one transport, one agent thread
+ *   driver_client.h  tp_driver_client_t: one lease (attach, keepalive, notices, detach)
+ *   producer.h       tp_producer_t: reserve / publish / abort / offer, metadata
+ *   consumer.h       tp_consumer_t: poll frames, mapping state
  */
 #ifndef TENSORPOOL_TENSORPOOL_H
 #define TENSORPOOL_TENSORPOOL_H
 
 #include "tensorpool/error.h"
+#include "tensorpool/types.h"
+#include "tensorpool/frame.h"
+#include "tensorpool/context.h"
+#include "tensorpool/client.h"
+#include "tensorpool/driver_client.h"
+#include "tensorpool/producer.h"
+#include "tensorpool/consumer.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -118,7 +118,7 @@ int tp_ring_write(const tp_ring_t *r, const tp_pool_set_t *pools, uint64_t seq, 
 /* ---- reader ------------------------------------------------------------------------------ */
 
 /* A validated frame. Header fields come from the private copy checked under the seqlock;
- * `data` points into the pool mapping and is only trustworthy while tp_frame_is_intact()
+ * `data` points into the pool mapping and is only trustworthy while tp_ring_frame_intact()
  * holds after the caller has finished reading it (W-74). Valid as long as the mappings. */
 typedef struct tp_frame_view {
     uint64_t seq;
@@ -165,7 +165,7 @@ void tp_ring_reader_reset(tp_ring_reader_t *rd);
 
 /* W-74: call after reading the payload in place. true if the slot still holds the accepted
  * commit word, i.e. every byte read since tp_ring_read() belongs to frame f->seq. */
-static inline bool tp_frame_is_intact(const tp_frame_view_t *f)
+static inline bool tp_ring_frame_intact(const tp_frame_view_t *f)
 {
     /* Acquire fence: the caller's payload loads above complete before the reload below. */
     tp_fence_acquire();

@@ -16,62 +16,12 @@
 
 #include "shm/drop.h"
 #include "shm/layout.h"
+#include "tensorpool/types.h"
 
-/* W-40: frozen v1.x numbers (12 unassigned). */
-#define TP_DTYPE_TABLE(X)                                                                 \
-    X(UNKNOWN, 0, 0) X(UINT8, 1, 1) X(INT8, 2, 1) X(UINT16, 3, 2) X(INT16, 4, 2)          \
-    X(UINT32, 5, 4) X(INT32, 6, 4) X(UINT64, 7, 8) X(INT64, 8, 8) X(FLOAT32, 9, 4)        \
-    X(FLOAT64, 10, 8) X(BOOLEAN, 11, 1) X(BYTES, 13, 1) X(BIT, 14, 1)
-
-typedef enum tp_dtype {
-#define TP_DTYPE_ENUM(name, value, size) TP_DTYPE_##name = value,
-    TP_DTYPE_TABLE(TP_DTYPE_ENUM)
-#undef TP_DTYPE_ENUM
-} tp_dtype_t;
-
-enum tp_major_order { TP_MAJOR_UNKNOWN = 0, TP_MAJOR_ROW = 1, TP_MAJOR_COLUMN = 2 };
-enum tp_progress_unit { TP_PROGRESS_NONE = 0, TP_PROGRESS_ROWS = 1, TP_PROGRESS_COLUMNS = 2 };
-
-#define TP_ENUM_NULL_I16 (-32768) /* SBE null of the i16 enums dtype / major_order (W-41) */
-
-/* The TensorHeader body in host form. dims/strides entries at i >= ndims are ignored by
- * readers and encoded as 0 (W-39). strides[i] == 0 means "contiguous, infer" (W-44). */
-typedef struct tp_tensor_desc {
-    int16_t dtype;                 /* tp_dtype_t */
-    int16_t major_order;           /* enum tp_major_order */
-    uint8_t ndims;                 /* 1..8 (W-38) */
-    uint8_t progress_unit;         /* enum tp_progress_unit */
-    uint32_t progress_stride_bytes;/* 0 when unit is NONE (W-48) */
-    int32_t dims[TP_MAX_DIMS];
-    int32_t strides[TP_MAX_DIMS];
-} tp_tensor_desc_t;
-
-/* ---- dtype registry (W-40, W-43) ------------------------------------------------------- */
-
-/* Element size in bytes (BIT counts as 1, W-43); 0 for UNKNOWN, 12, null and anything else. */
-uint32_t tp_dtype_size(int32_t dtype);
-
-/* "UINT8", "FLOAT32", ...; "INVALID" outside the table. Static storage. */
-const char *tp_dtype_name(int32_t dtype);
-
-/* Case-insensitive name → number; -1 when unknown. "UNKNOWN" maps to 0. */
-int tp_dtype_from_name(const char *name);
-
-/* ---- descriptor helpers (producer side) -------------------------------------------------- */
-
-/* A contiguous tensor (all strides 0 = inferred), progress NONE. ndims is clamped to 8 and
- * entries past ndims are zeroed. */
-void tp_tensor_desc_contiguous(tp_tensor_desc_t *d, int16_t dtype, int16_t major_order,
-                               uint8_t ndims, const int32_t *dims);
-
-/* Validate a descriptor a producer is about to publish (setup time, not per frame).
- * Returns 0, or -1 with TP_ETENSOR naming the rule (the same checks consumers run). */
-int tp_tensor_desc_check(const tp_tensor_desc_t *d);
-
-/* Bytes spanned by the tensor once strides are inferred: 0 if any dim is 0, else
- * sum((dims[i]-1) * strides[i]) + elem_size. Call only on a descriptor that validates;
- * returns UINT64_MAX otherwise. */
-uint64_t tp_tensor_extent_bytes(const tp_tensor_desc_t *d);
+/* The dtype table (TP_DTYPE_TABLE, tp_dtype_t, W-40), tp_major_order_t, tp_progress_unit_t,
+ * TP_ENUM_NULL_I16, tp_tensor_desc_t and the public helpers tp_dtype_size/name/from_name,
+ * tp_tensor_desc_contiguous/check and tp_tensor_extent_bytes (all implemented in tensor.c)
+ * are public: include/tensorpool/types.h. */
 
 /* ---- slot image encode / decode ----------------------------------------------------------- */
 

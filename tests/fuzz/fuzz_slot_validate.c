@@ -87,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(strncmp(tp_drop_reason_name(r), "TP_DROP_", 8) == 0);
     if (r == TP_DROP_NONE) {
         check_view(&pools, &v);
-        check(tp_frame_is_intact(&v));
+        check(tp_ring_frame_intact(&v));
     }
     check_reencode(&slot);
     return 0;

@@ -1,7 +1,7 @@
 /*
  * Torn-read hunt (DESIGN §6): one writer overwrites a small header ring (8 slots) at full
  * speed with interop-pattern frames of varying sizes in two pools; several readers read
- * through the library (tp_ring_read, pattern check in place, tp_frame_is_intact) and check
+ * through the library (tp_ring_read, pattern check in place, tp_ring_frame_intact) and check
  * every accepted frame. A frame that passed the seqlock, still holds its commit word after
  * the payload was read, and yet does not carry its pattern (or its header disagrees with
  * its seq) is TORN: the protocol or its implementation is broken. torn must be 0.
@@ -253,7 +253,7 @@ static void check_one(const stream_t *s, tp_ring_reader_t *rd, uint64_t seq, rea
     res->attempts++;
     if (tp_ring_read(rd, seq, &v) != TP_DROP_NONE) return;
     bool right = frame_is_right(s, &v, seq); /* reads header copy + payload in place */
-    if (!tp_frame_is_intact(&v)) { /* W-74: lapped while reading; the result is discarded */
+    if (!tp_ring_frame_intact(&v)) { /* W-74: lapped while reading; the result is discarded */
         res->overwritten++;
         return;
     }

@@ -149,7 +149,7 @@ TP_TEST(test_layout_s6_header_slot_vector_via_writer)
     TP_CHECK_EQ_I(fx.v.strides[0], 3);
     TP_CHECK_EQ_I(fx.v.strides[1], 1);
     TP_CHECK(fx.v.data == small_mem + 64 + 2 * 64); /* W-46 */
-    TP_CHECK(tp_frame_is_intact(&fx.v));
+    TP_CHECK(tp_ring_frame_intact(&fx.v));
 }
 
 TP_TEST(test_wire_w064_w065_commit_word_states)
@@ -198,7 +198,7 @@ TP_TEST(test_wire_w062_zero_length_frame_accepted)
     TP_ASSERT(get(9) == TP_DROP_NONE);
     TP_CHECK_EQ_U(fx.v.len, 0);
     TP_CHECK_EQ_U(fx.v.header_index, 1);
-    TP_CHECK(tp_frame_is_intact(&fx.v));
+    TP_CHECK(tp_ring_frame_intact(&fx.v));
 }
 
 TP_TEST(test_wire_w067_drop_when_not_committed)
@@ -371,14 +371,14 @@ TP_TEST(test_wire_w074_intact_check_after_overwrite)
     put(4, 48);
     TP_ASSERT(get(4) == TP_DROP_NONE);
     TP_CHECK_EQ_I(tp_pattern_verify(fx.v.data, fx.v.len, 4), 0);
-    TP_CHECK(tp_frame_is_intact(&fx.v));
+    TP_CHECK(tp_ring_frame_intact(&fx.v));
     /* the writer laps the reader while it still holds the view */
     tp_ring_write_begin(&fx.ring, tp_pool_select(&fx.pools, 48), 12, &c);
-    TP_CHECK(!tp_frame_is_intact(&fx.v));
+    TP_CHECK(!tp_ring_frame_intact(&fx.v));
     tp_pattern_fill(c.payload, 48, 12);
     TP_CHECK_EQ_I(tp_pattern_verify(fx.v.data, fx.v.len, 4), -1);
     tp_ring_write_commit(&c);
-    TP_CHECK(!tp_frame_is_intact(&fx.v));
+    TP_CHECK(!tp_ring_frame_intact(&fx.v));
 }
 
 TP_TEST(test_torn_checker_catches_corruption_after_commit)
@@ -389,7 +389,7 @@ TP_TEST(test_torn_checker_catches_corruption_after_commit)
     put(7, 64);
     TP_ASSERT(get(7) == TP_DROP_NONE);
     ((uint8_t *)(uintptr_t)fx.v.data)[40] ^= 0x01; /* corruption the seqlock cannot see */
-    TP_CHECK(tp_frame_is_intact(&fx.v));
+    TP_CHECK(tp_ring_frame_intact(&fx.v));
     TP_CHECK_EQ_I(tp_pattern_verify(fx.v.data, fx.v.len, 7), -1);
 }
 
