@@ -42,11 +42,33 @@ static bool node_reserved(const tp_driver_t *d, uint32_t node_id)
     return false;
 }
 
+_Static_assert(TP_DRV_MAX_LEASES < TP_DRV_MAX_NODES,
+               "node eviction needs an association without a live lease");
+
+/* TP_DRV_MAX_NODES: forget the oldest association of a client without a live lease (the
+ * table is in insertion order). Leases are fewer than the table holds, so one exists. */
+static int node_evict_one(tp_driver_t *d)
+{
+    for (uint32_t i = 0; i < d->node_count; i++) {
+        if (d->nodes[i].leased)
+            continue;
+        memmove(&d->nodes[i], &d->nodes[i + 1], (d->node_count - i - 1) * sizeof d->nodes[0]);
+        d->node_count--;
+        return 0;
+    }
+    return -1;
+}
+
 static int node_remember(tp_driver_t *d, uint32_t client_id, uint32_t node_id)
 {
+    if (d->node_count >= TP_DRV_MAX_NODES && node_evict_one(d) != 0)
+        return -1;
     if (d->node_count == d->node_cap) {
         uint32_t cap = d->node_cap ? d->node_cap * 2 : 16;
-        tp_drv_node_t *n = realloc(d->nodes, cap * sizeof *n);
+        tp_drv_node_t *n;
+        if (cap > TP_DRV_MAX_NODES)
+            cap = TP_DRV_MAX_NODES;
+        n = realloc(d->nodes, cap * sizeof *n);
         if (n == NULL)
             return -1;
         d->nodes = n;
@@ -54,8 +76,21 @@ static int node_remember(tp_driver_t *d, uint32_t client_id, uint32_t node_id)
     }
     d->nodes[d->node_count].client_id = client_id;
     d->nodes[d->node_count].node_id = node_id;
+    d->nodes[d->node_count].leased = false;
     d->node_count++;
     return 0;
+}
+
+static void node_set_leased(tp_driver_t *d, uint32_t client_id, bool leased)
+{
+    tp_drv_node_t *n = node_of_client(d, client_id);
+    if (n != NULL)
+        n->leased = leased;
+}
+
+void tp_drv_node_release(tp_driver_t *d, uint32_t client_id)
+{
+    node_set_leased(d, client_id, false);
 }
 
 /* D-22 REF + DECISION: one node id per clientId for the life of the process; a returning
@@ -195,11 +230,28 @@ static void provision_failed(tp_driver_t *d, int64_t correlation_id)
     tp_drv_send_attach_error(d, correlation_id, CODE_INTERNAL, msg);
 }
 
-/* A dynamic stream created by this request and never provisioned leaves no trace. */
+/* A stream created by this request and never provisioned leaves no trace. */
 static void drop_unprovisioned(tp_driver_t *d, tp_drv_stream_t *s)
 {
     if (s != NULL && s->epoch == 0)
         tp_drv_stream_forget(d, s);
+}
+
+/* A refusal after provisioning (D-28 steps 11-13). A configured stream keeps its state, as
+ * in the reference. A dynamic stream created by this very request was never named to anyone
+ * (its id travels only in an OK response): it is forgotten and the epochs it got are
+ * removed, so refused requests can neither use up driver.stream_id_range nor fill the SHM
+ * filesystem (D-70). */
+static void drop_refused_dynamic(tp_driver_t *d, tp_drv_stream_t *s, bool created,
+                                 uint64_t first_epoch)
+{
+    uint32_t id;
+    if (!created || !s->dynamic)
+        return;
+    id = s->stream_id;
+    tp_drv_stream_forget(d, s);
+    if (first_epoch != 0)
+        tp_drv_remove_epochs_from(d, id, first_epoch);
 }
 
 /* Steps 1-4 (+ the role check): the checks that need no state. 0 = passed. */
@@ -245,6 +297,12 @@ static int check_request(tp_driver_t *d, const tp_sbe_driver_shm_attach_request_
         tp_drv_send_attach_error(d, corr, CODE_REJECTED, "client_id already attached");
         return -1;
     }
+    /* tensorpool limit (D-10: the driver keeps a table of live leases): a full table
+     * refuses before anything is created or provisioned. */
+    if (d->lease_count >= TP_DRV_MAX_LEASES) {
+        tp_drv_send_attach_error(d, corr, CODE_REJECTED, "lease table full");
+        return -1;
+    }
     return 0;
 }
 
@@ -276,19 +334,22 @@ void tp_drv_handle_attach(tp_driver_t *d, const tp_sbe_driver_shm_attach_request
     lookup_status_t st;
     tp_drv_stream_t *s;
     tp_drv_lease_t *l;
-    uint64_t lease_id;
+    uint64_t lease_id, first_epoch = 0;
     uint32_t node_id;
+    bool created;
 
     tp_log_debug(TP_DRV_COMPONENT, "attach correlation=%" PRId64 " stream=%" PRIu32
                  " client=%" PRIu32 " role=%u", corr, m->stream_id, m->client_id,
                  (unsigned)m->role);
     if (check_request(d, m, &publish_mode) != 0)
         return;
+    created = tp_drv_stream_find(d, m->stream_id) == NULL;
     s = lookup_stream(d, m->stream_id, publish_mode, &st); /* step 6 */
     if (s == NULL) {
         lookup_failed(d, corr, st);
         return;
     }
+    created = created && s->epoch == 0; /* a dynamic stream found by its id existed */
     /* step 7, D-24: 0 = no constraint; the only layout version is 1 */
     if (m->expected_layout_version != 0 && m->expected_layout_version != TP_LAYOUT_VERSION) {
         drop_unprovisioned(d, s);
@@ -302,10 +363,13 @@ void tp_drv_handle_attach(tp_driver_t *d, const tp_sbe_driver_shm_attach_request
     }
     /* step 9 ("duplicate attach") is unreachable: step 5 refused any second lease of the
      * clientId. */
-    if (s->epoch == 0 && tp_drv_bump_epoch(d, s) != 0) { /* step 10, D-23 */
-        drop_unprovisioned(d, s);
-        provision_failed(d, corr);
-        return;
+    if (s->epoch == 0) { /* step 10, D-23 */
+        if (tp_drv_bump_epoch(d, s) != 0) {
+            drop_unprovisioned(d, s);
+            provision_failed(d, corr);
+            return;
+        }
+        first_epoch = s->epoch;
     }
     if (m->role == TP_SBE_DRIVER_ROLE_PRODUCER) { /* step 11, D-43, D-44 */
         if (s->producer_lease_id != 0) {
@@ -314,6 +378,7 @@ void tp_drv_handle_attach(tp_driver_t *d, const tp_sbe_driver_shm_attach_request
         }
         if (tp_drv_bump_epoch(d, s) != 0) {
             provision_failed(d, corr);
+            drop_refused_dynamic(d, s, created, first_epoch);
             return;
         }
     }
@@ -322,14 +387,17 @@ void tp_drv_handle_attach(tp_driver_t *d, const tp_sbe_driver_shm_attach_request
     node_id = allocate_node_id(d, m->client_id, m->desired_node_id);
     if (node_id == TP_DRV_NODE_ID_NULL) {
         tp_drv_send_attach_error(d, corr, CODE_REJECTED, "node_id unavailable");
+        drop_refused_dynamic(d, s, created, first_epoch);
         return;
     }
     /* step 13, D-53, D-19 */
     l = tp_drv_lease_add(d);
     if (l == NULL) {
         tp_drv_send_attach_error(d, corr, CODE_INTERNAL, "out of memory");
+        drop_refused_dynamic(d, s, created, first_epoch);
         return;
     }
+    node_set_leased(d, m->client_id, true);
     l->lease_id = lease_id;
     l->stream_id = s->stream_id; /* D-70 DECISION: the allocated id */
     l->client_id = m->client_id;

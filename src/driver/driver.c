@@ -274,20 +274,28 @@ static void handle_shutdown_request(tp_driver_t *d,
     }
     if (diff != 0 || tp_sbe_driver_shutdown_reason_name(m->reason) == NULL) {
         d->counters.shutdown_requests_ignored++;
-        tp_log_warn(TP_DRV_COMPONENT, "shutdown request ignored (correlation %" PRId64 "): %s",
-                    m->correlation_id,
-                    wlen == 0 ? "no shutdown token configured"
-                    : diff    ? "missing or wrong token"
-                              : "undefined reason");
+        /* Logged (issue 4), but at most once per second: a client flooding the control
+         * stream with bad requests must not flood (or block on) stderr. */
+        if (d->now_ns >= d->shutdown_warn_next_ns) {
+            tp_log_warn(TP_DRV_COMPONENT, "shutdown request ignored (correlation %" PRId64
+                        "): %s (%" PRIu64 " more ignored since the last warning)",
+                        m->correlation_id,
+                        wlen == 0 ? "no shutdown token configured"
+                        : diff    ? "missing or wrong token"
+                                  : "undefined reason",
+                        d->shutdown_warn_suppressed);
+            d->shutdown_warn_suppressed = 0;
+            d->shutdown_warn_next_ns = d->now_ns + TP_DRV_LOG_INTERVAL_NS;
+        } else {
+            d->shutdown_warn_suppressed++;
+        }
         return;
     }
-    {
-        char msg[TP_DRV_ERRMSG_MAX + 1];
-        tp_drv_truncate_message(msg, m->error_message.data, m->error_message.length);
-        tp_log_info(TP_DRV_COMPONENT, "shutdown requested (correlation %" PRId64 ", reason %s)",
-                    m->correlation_id, tp_sbe_driver_shutdown_reason_name(m->reason));
-        tp_driver_shutdown(d, m->reason, msg, d->now_ns);
-    }
+    tp_log_info(TP_DRV_COMPONENT, "shutdown requested (correlation %" PRId64 ", reason %s)",
+                m->correlation_id, tp_sbe_driver_shutdown_reason_name(m->reason));
+    /* D-67 REF: the notice carries the request's message, byte for byte (<= 1024 bytes) */
+    tp_drv_shutdown_bytes(d, m->reason, m->error_message.data, m->error_message.length,
+                          d->now_ns);
 }
 
 static void handle_driver_schema(tp_driver_t *d, const tp_sbe_header_t *h, const uint8_t *buf,
@@ -409,6 +417,15 @@ int tp_driver_do_work(tp_driver_t *d, uint64_t now_ns)
         work++;
     }
     if (now_ns >= d->next_expiry_scan_ns) { /* D-30 REF: once per keepalive interval */
+        /* Read the control stream up first (bounded): a keepalive sent in time but queued
+         * behind other clients' messages, or behind a slow provisioning, must count before
+         * its lease is judged — one client's traffic must not expire another's lease. */
+        for (int i = 0; i < TP_DRV_SCAN_DRAIN_POLLS; i++) {
+            n = tp_subscription_poll(d->control_sub, on_message, d, TP_DRV_POLL_LIMIT);
+            if (n <= 0)
+                break;
+            work += n;
+        }
         d->next_expiry_scan_ns = now_ns + d->keepalive_interval_ns;
         work += tp_drv_expiry_scan(d);
     }
@@ -423,6 +440,13 @@ int tp_driver_do_work(tp_driver_t *d, uint64_t now_ns)
 
 void tp_driver_shutdown(tp_driver_t *d, uint8_t reason, const char *message, uint64_t now_ns)
 {
+    tp_drv_shutdown_bytes(d, reason, (const uint8_t *)message, message ? strlen(message) : 0,
+                          now_ns);
+}
+
+void tp_drv_shutdown_bytes(tp_driver_t *d, uint8_t reason, const uint8_t *message, size_t len,
+                           uint64_t now_ns)
+{
     if (d == NULL || d->state != TP_DRV_RUNNING)
         return; /* the first request wins; draining and done ignore more */
     if (tp_sbe_driver_shutdown_reason_name(reason) == NULL)
@@ -431,9 +455,7 @@ void tp_driver_shutdown(tp_driver_t *d, uint8_t reason, const char *message, uin
     d->state = TP_DRV_DRAINING;
     d->shutdown_reason = reason;
     d->shutdown_message_len =
-        message ? tp_drv_truncate_message(d->shutdown_message, (const uint8_t *)message,
-                                          strlen(message))
-                : 0;
+        message && len ? tp_drv_truncate_message(d->shutdown_message, message, len) : 0;
     d->shutdown_message[d->shutdown_message_len] = '\0';
     d->shutdown_deadline_ns = now_ns + d->shutdown_timeout_ns;
     tp_log_info(TP_DRV_COMPONENT, "draining for %" PRIu32 " ms (reason %u)",

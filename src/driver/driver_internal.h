@@ -29,6 +29,19 @@
 #define TP_DRV_ERRMSG_MAX 1024u      /* D-21, D-94: no errorMessage longer than this */
 #define TP_DRV_NODE_ID_NULL 0xFFFFFFFFu
 #define TP_DRV_POLL_LIMIT 64
+/* Before an expiry scan the control stream is read up: at most this many polls of
+ * TP_DRV_POLL_LIMIT messages (4096), so a flood cannot postpone the scan for ever. */
+#define TP_DRV_SCAN_DRAIN_POLLS 64
+/* Robustness limits (a hostile client must not make the driver allocate without bound or
+ * slow every lookup down for the others):
+ *   TP_DRV_MAX_LEASES  live leases; an attach beyond it gets REJECTED "lease table full"
+ *                      (checked right after D-28 step 5, before anything is created);
+ *   TP_DRV_MAX_NODES   clientId -> nodeId associations kept for the life of the process
+ *                      (D-22 REF); beyond it the oldest association of a client that holds
+ *                      no live lease is forgotten (a lease's node id never changes). */
+#define TP_DRV_MAX_LEASES 4096u
+#define TP_DRV_MAX_NODES 16384u
+#define TP_DRV_LOG_INTERVAL_NS 1000000000ull /* rate limit of per-message warnings */
 #define TP_DRV_COMPONENT "driver"
 
 typedef enum tp_drv_state {
@@ -69,6 +82,7 @@ typedef struct tp_drv_stream {
 typedef struct tp_drv_node {
     uint32_t client_id;
     uint32_t node_id;
+    bool leased;  /* the client holds a live lease: never evicted (TP_DRV_MAX_NODES) */
 } tp_drv_node_t;
 
 /* Test seam: free bytes of the filesystem holding `dir` (statvfs when NULL). */
@@ -104,6 +118,8 @@ struct tp_driver {
     uint8_t shutdown_reason;
     char shutdown_message[TP_DRV_ERRMSG_MAX + 1];
     uint32_t shutdown_message_len;
+    uint64_t shutdown_warn_next_ns;    /* rate limit of "shutdown request ignored" */
+    uint64_t shutdown_warn_suppressed;
 
     /* leases (D-53: ids from 1, never reused) */
     tp_drv_lease_t *leases;
@@ -143,12 +159,20 @@ struct tp_driver {
  * handlers. Malformed input is counted in counters.malformed and ignored. */
 void tp_driver_handle_message(tp_driver_t *d, const uint8_t *buf, size_t len, uint64_t now_ns);
 
+/* tp_driver_shutdown with a message of `len` bytes (a request's errorMessage, which may
+ * hold any bytes): truncated to 1024 bytes (D-21, D-94). */
+void tp_drv_shutdown_bytes(tp_driver_t *d, uint8_t reason, const uint8_t *message, size_t len,
+                           uint64_t now_ns);
+
 /* Install the free-space seam (tests): fn NULL restores statvfs. */
 void tp_driver_set_free_bytes_fn(tp_driver_t *d, tp_drv_free_bytes_fn fn, void *arg);
 
 /* ---- attach.c ---------------------------------------------------------------------------- */
 
 void tp_drv_handle_attach(tp_driver_t *d, const tp_sbe_driver_shm_attach_request_t *m);
+
+/* The client's lease ended: its node id may be evicted again (TP_DRV_MAX_NODES). */
+void tp_drv_node_release(tp_driver_t *d, uint32_t client_id);
 
 /* D-28 step 1: an attach request of a newer schema version (already length-checked). */
 void tp_drv_attach_unsupported_version(tp_driver_t *d, int64_t correlation_id);
@@ -223,6 +247,10 @@ void tp_drv_cleanup_on_exit(tp_driver_t *d);
 
 /* true when `path` resolves inside one of the canonical allowed base dirs (D-49). */
 bool tp_drv_path_allowed(const tp_driver_t *d, const char *path);
+
+/* Remove the epoch directories of `stream_id` numbered >= `from` (the ones a refused
+ * request has just created), then the stream directory when it became empty. */
+void tp_drv_remove_epochs_from(tp_driver_t *d, uint32_t stream_id, uint64_t from);
 
 /* Remove the directory `name` under dirfd recursively without following symlinks. */
 int tp_drv_rmtree_at(int dirfd, const char *name, int depth);

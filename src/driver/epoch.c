@@ -91,6 +91,8 @@ void tp_drv_stream_free_all(tp_driver_t *d)
 
 void tp_drv_touch_stream(tp_driver_t *d, uint32_t stream_id)
 {
+    if (!d->cfg.cleanup_shm_on_exit)
+        return; /* the list serves only the cleanup on exit: no memory spent without it */
     for (uint32_t i = 0; i < d->touched_count; i++)
         if (d->touched[i] == stream_id)
             return;

@@ -271,6 +271,29 @@ int tp_drv_gc_stream(tp_driver_t *d, uint32_t stream_id, uint64_t current, uint6
     return removed;
 }
 
+void tp_drv_remove_epochs_from(tp_driver_t *d, uint32_t stream_id, uint64_t from)
+{
+    char path[TP_REGION_PATH_MAX], name[32];
+    uint32_t n;
+    int fd;
+    uint64_t *v;
+
+    if (tp_drv_stream_dir(d, stream_id, path, sizeof path) < 0 || !tp_drv_path_allowed(d, path))
+        return;
+    v = list_epochs(d, stream_id, &n, &fd);
+    for (uint32_t i = 0; i < n; i++) {
+        if (v[i] < from)
+            continue;
+        snprintf(name, sizeof name, "%" PRIu64, v[i]);
+        if (tp_drv_rmtree_at(fd, name, 4) != 0)
+            tp_log_warn(TP_DRV_COMPONENT, "could not remove %s/%s", path, name);
+    }
+    free(v);
+    if (fd >= 0)
+        close(fd);
+    rmdir(path); /* only when empty */
+}
+
 void tp_drv_cleanup_on_exit(tp_driver_t *d)
 {
     char path[TP_REGION_PATH_MAX], name[32];

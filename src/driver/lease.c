@@ -34,6 +34,8 @@ tp_drv_lease_t *tp_drv_lease_of_client(tp_driver_t *d, uint32_t client_id)
  * add or removal). */
 tp_drv_lease_t *tp_drv_lease_add(tp_driver_t *d)
 {
+    if (d->lease_count >= TP_DRV_MAX_LEASES)
+        return NULL; /* the attach refused it already ("lease table full") */
     if (d->lease_count == d->lease_cap) {
         uint32_t cap = d->lease_cap ? d->lease_cap * 2 : 32;
         tp_drv_lease_t *n = realloc(d->leases, cap * sizeof *n);
@@ -72,6 +74,7 @@ void tp_drv_lease_end(tp_driver_t *d, uint64_t lease_id, uint8_t reason)
         return;
     l = *lp;
     lease_remove(d, lp); /* per-consumer ids go with it (D-71) */
+    tp_drv_node_release(d, l.client_id); /* its node id stays reserved (D-22) */
     s = tp_drv_stream_find(d, l.stream_id);
     tp_log_debug(TP_DRV_COMPONENT, "lease %" PRIu64 " ended: stream %" PRIu32 " client %" PRIu32
                  " role %u reason %u", l.lease_id, l.stream_id, l.client_id, (unsigned)l.role,
@@ -99,7 +102,8 @@ int tp_drv_expiry_scan(tp_driver_t *d)
 {
     int ended = 0;
     uint32_t i = 0;
-    /* D-30 REF: `now > expiry`. Ending a lease reorders the table, so restart the walk. */
+    /* D-30 REF: `now > expiry`. Ending a lease moves the table's last entry into slot i
+     * (and changes nothing else), so slot i is examined again: one pass, O(leases). */
     while (i < d->lease_count) {
         tp_drv_lease_t *l = &d->leases[i];
         if (d->now_ns > l->expiry_ns) {
@@ -109,7 +113,6 @@ int tp_drv_expiry_scan(tp_driver_t *d)
             d->counters.leases_expired++;
             tp_drv_lease_end(d, l->lease_id, TP_SBE_DRIVER_LEASE_REVOKE_REASON_EXPIRED);
             ended++;
-            i = 0;
             continue;
         }
         i++;

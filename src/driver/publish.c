@@ -37,9 +37,11 @@ static int offer(tp_driver_t *d, tp_publication_t *pub, int64_t len, const char 
 uint32_t tp_drv_truncate_message(char *dst, const uint8_t *src, size_t len)
 {
     size_t n = len > TP_DRV_ERRMSG_MAX ? TP_DRV_ERRMSG_MAX : len;
-    /* back off to a UTF-8 sequence boundary when cutting (bytes 10xxxxxx continue one) */
+    /* back off to a UTF-8 sequence boundary when cutting (bytes 10xxxxxx continue one); a
+     * sequence has at most 3 continuation bytes, so text that is not UTF-8 loses at most 3
+     * bytes more, never everything */
     if (n < len)
-        while (n > 0 && (src[n] & 0xC0) == 0x80)
+        for (int k = 0; k < 3 && n > 0 && (src[n] & 0xC0) == 0x80; k++)
             n--;
     if (n > 0)
         memcpy(dst, src, n);

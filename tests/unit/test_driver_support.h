@@ -236,6 +236,18 @@ static inline void h_drain(h_t *h)
     h->aq.head = h->aq.n;
 }
 
+/* Drop and free everything received so far, so the queues (QMAX messages each) can take
+ * more: for tests that exchange thousands of messages. */
+static inline void h_reset_queues(h_t *h)
+{
+    h_queue_t *qs[2] = {&h->cq, &h->aq};
+    for (int q = 0; q < 2; q++) {
+        for (int i = 0; i < qs[q]->n; i++)
+            free(qs[q]->m[i].b);
+        qs[q]->n = qs[q]->head = 0;
+    }
+}
+
 static inline int h_template(const h_msg_t *m)
 {
     tp_sbe_header_t hd;
