@@ -36,8 +36,9 @@ int tp_client_init(tp_client_t **out, tp_context_t *ctx);
 void tp_client_close(tp_client_t *client);
 
 /* One bounded, non-blocking duty cycle: transport heartbeats; poll the driver control
- * stream(s) once and dispatch attach/detach responses, ShmLeaseRevoked, ShmDriverShutdown and
- * driver ConsumerConfig to the driver clients; send due keepalives (D-29, D-31); run attach
+ * stream(s) once (at most 64 messages each) and dispatch attach/detach responses,
+ * ShmLeaseRevoked and ShmDriverShutdown to the driver clients (the driver's ConsumerConfig is
+ * read by the producer/consumer's own subscriptions); send due keepalives (D-29, D-31); run attach
  * retries/backoff. now_ns comes from the context clock. Returns the amount of work done
  * (0 = idle), or -1 only for an error that makes the client unusable (transport closed:
  * TP_ECLOSED). Per-lease trouble never returns -1 here; it shows in the lease state. */

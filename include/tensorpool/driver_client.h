@@ -131,8 +131,8 @@ typedef struct tp_attach {
 } tp_attach_t;
 
 /* Send ShmAttachRequest for req (copied). Returns the request handle — the correlation id of
- * the first attempt, seeded per process as (client_id << 32) | random low half (D-80); never
- * -1 — or -1 (TP_ESTATE: a lease is held or an attach is in flight; TP_EINVAL; TP_EIO when the
+ * the first attempt, seeded as (client_id << 32) | random low half (D-80; bit 31 of the id is
+ * left out of the high half, so handles are always > 0) — or -1 (TP_ESTATE: a lease is held or an attach is in flight; TP_EINVAL; TP_EIO when the
  * request cannot be offered). Only one attach may be in flight per driver client. */
 int64_t tp_driver_client_send_attach(tp_driver_client_t *dc, const tp_attach_request_t *req);
 

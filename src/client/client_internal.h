@@ -33,6 +33,15 @@ uint32_t tp_context_allowed_dir_count(const tp_context_t *ctx);
  * message). Valid until tp_client_close. */
 tp_transport_t *tp_client_transport(tp_client_t *client);
 
+/* Handles created on the client (producers, consumers) register their close function at init
+ * and unregister at the start of their own close. tp_client_close calls the close function of
+ * every handle still registered (newest first) before closing the driver clients, so a handle
+ * never outlives its client. add: 0 or -1 (TP_ENOMEM, TP_EINVAL). remove: unknown handle is a
+ * no-op. */
+typedef void (*tp_client_handle_close_fn)(void *handle);
+int tp_client_add_handle(tp_client_t *client, void *handle, tp_client_handle_close_fn close_fn);
+void tp_client_remove_handle(tp_client_t *client, void *handle);
+
 /* ---- driver client ----------------------------------------------------------------------- */
 
 /* The client the driver client was created on. */
