@@ -4,3 +4,4 @@ set -eu
 build=${1:-build}
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cpus"
 "$build/bench/bench_dataplane" "${@:2}"
+"$build/bench/bench_transport" "${@:2}"

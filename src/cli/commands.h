@@ -6,7 +6,8 @@
 #define TP_CLI_COMMANDS(X)                                                                  \
     X("decode", tp_cmd_decode, "decode one SBE message: decode HEX|@FILE")                  \
     X("driver", tp_cmd_driver, "run the driver: driver CONFIG.toml")                         \
-    X("config", tp_cmd_config, "validate or print a driver config: config check|dump CONFIG.toml")
+    X("config", tp_cmd_config, "validate or print a driver config: config check|dump CONFIG.toml") \
+    X("tap", tp_cmd_tap, "live decode of transport streams: tap --channel C --stream S")
 
 #define TP_CLI_ENTRY(name, fn, help) { name, fn, help },
 #define TP_CLI_DECLARE(name, fn, help) int fn(int argc, char **argv);
