@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shm/region.h"
@@ -31,11 +33,14 @@ typedef struct log_ref {
     uint32_t refs;
 } log_ref_t;
 
+/* Closed handles stay allocated (on the transport's closed list) until tp_transport_close,
+ * so that using one after close gets TP_PUB_CLOSED / TP_ECLOSED instead of freed memory. */
 struct tp_publication {
     tp_transport_t *t;
     log_ref_t *ref;
     tp_shmlog_pub_t pub;
     bool open;
+    struct tp_publication *next_closed;
 };
 
 struct tp_subscription {
@@ -43,6 +48,7 @@ struct tp_subscription {
     log_ref_t *ref;
     tp_shmlog_sub_t sub;
     bool open;
+    struct tp_subscription *next_closed;
 };
 
 struct tp_transport {
@@ -51,6 +57,8 @@ struct tp_transport {
     log_ref_t *logs[MAX_LOGS];
     tp_publication_t *pubs[MAX_HANDLES];
     tp_subscription_t *subs[MAX_HANDLES];
+    tp_publication_t *closed_pubs;
+    tp_subscription_t *closed_subs;
 };
 
 /* ---- config ---------------------------------------------------------------------------------- */
@@ -181,7 +189,11 @@ static void remove_dead_temporaries(int dirfd)
         long pid;
         if (!tmp || sscanf(tmp, ".tmp.%ld.", &pid) != 1 || pid <= 0)
             continue;
-        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        struct stat st;
+        /* Old as well as pid-less: a creator in another pid namespace shows no pid here. */
+        if (kill((pid_t)pid, 0) != 0 && errno == ESRCH &&
+            fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            time(NULL) - st.st_mtime > 60)
             unlinkat(dirfd, e->d_name, 0);
     }
     closedir(d);
@@ -218,6 +230,16 @@ void tp_transport_close(tp_transport_t *t)
             tp_publication_close(t->pubs[i]);
         if (t->subs[i])
             tp_subscription_close(t->subs[i]);
+    }
+    while (t->closed_pubs) {
+        tp_publication_t *p = t->closed_pubs;
+        t->closed_pubs = p->next_closed;
+        free(p);
+    }
+    while (t->closed_subs) {
+        tp_subscription_t *s = t->closed_subs;
+        t->closed_subs = s->next_closed;
+        free(s);
     }
     close(t->dirfd);
     free(t);
@@ -328,6 +350,7 @@ int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_
     }
     p->pub.log = &p->ref->log;
     p->pub.liveness_ns = t->cfg.liveness_timeout_ns;
+    p->pub.limiter = TP_SHMLOG_ENTRIES; /* none yet: the first claim scans */
     if (tp_shmlog_entry_acquire(p->ref->log.pubs, tp_clock_monotonic_ns(),
                                 t->cfg.liveness_timeout_ns, &p->pub.entry, &p->pub.word) != 0) {
         log_release(t, p->ref);
@@ -353,17 +376,21 @@ void tp_publication_close(tp_publication_t *p)
         if (t->pubs[i] == p)
             t->pubs[i] = NULL;
     p->open = false;
-    free(p);
+    p->ref = NULL;
+    p->next_closed = t->closed_pubs;
+    t->closed_pubs = p;
 }
 
 size_t tp_publication_max_message_length(const tp_publication_t *p)
 {
-    return p->ref->log.max_message;
+    return p->open ? p->ref->log.max_message : 0;
 }
 
 int64_t tp_publication_try_claim(tp_publication_t *p, size_t len, tp_claim_t *c)
 {
     uint64_t pos, word;
+    if (!p->open)
+        return TP_PUB_CLOSED;
     int64_t rc = tp_shmlog_claim(&p->pub, len, &pos, &word);
     if (rc < 0)
         return rc;
@@ -377,11 +404,15 @@ int64_t tp_publication_try_claim(tp_publication_t *p, size_t len, tp_claim_t *c)
 
 int tp_claim_commit(tp_claim_t *c)
 {
+    if (!c->pub_->open)
+        return tp_err_set(TP_ECLOSED, "commit on a closed publication");
     return tp_shmlog_commit(&c->pub_->ref->log, c->position_, c->word_, c->length);
 }
 
 void tp_claim_abort(tp_claim_t *c)
 {
+    if (!c->pub_->open)
+        return;
     tp_shmlog_abort(&c->pub_->ref->log, c->position_, c->word_);
 }
 
@@ -399,7 +430,7 @@ int64_t tp_publication_offer(tp_publication_t *p, const void *buf, size_t len)
 
 bool tp_publication_is_connected(tp_publication_t *p)
 {
-    return tp_shmlog_any_live(p->ref->log.subs, tp_clock_monotonic_ns(),
+    return p->open && tp_shmlog_any_live(p->ref->log.subs, tp_clock_monotonic_ns(),
                               p->t->cfg.liveness_timeout_ns) != 0;
 }
 
@@ -445,18 +476,22 @@ void tp_subscription_close(tp_subscription_t *s)
         if (t->subs[i] == s)
             t->subs[i] = NULL;
     s->open = false;
-    free(s);
+    s->ref = NULL;
+    s->next_closed = t->closed_subs;
+    t->closed_subs = s;
 }
 
 int tp_subscription_poll(tp_subscription_t *s, tp_message_handler_t handler, void *clientd,
                          int limit)
 {
+    if (!s->open)
+        return tp_err_set(TP_ECLOSED, "poll on a closed subscription");
     return tp_shmlog_poll(&s->sub, handler, clientd, limit);
 }
 
 bool tp_subscription_is_connected(tp_subscription_t *s)
 {
-    return tp_shmlog_any_live(s->ref->log.pubs, tp_clock_monotonic_ns(),
+    return s->open && tp_shmlog_any_live(s->ref->log.pubs, tp_clock_monotonic_ns(),
                               s->t->cfg.liveness_timeout_ns) != 0;
 }
 

@@ -16,7 +16,8 @@
  *   TP_PUB_ADMIN_ACTION     (-3) offer only: this thread stalled so long between claim and
  *                                commit that the claim was turned into padding (unblock
  *                                timeout); nothing was delivered; retry
- *   TP_PUB_CLOSED           (-4) the publication (or its transport) was closed
+ *   TP_PUB_CLOSED           (-4) the publication was closed (tp_publication_close); the
+ *                                handle stays safe to call until its transport closes
  *   TP_PUB_MAX_SIZE_EXCEEDED(-5) length > tp_publication_max_message_length()
  *
  * Threading: a transport and the publications/subscriptions it created belong to one thread
@@ -94,7 +95,10 @@ int tp_channel_parse(const char *uri, tp_channel_t *out);
 int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_t stream_id,
                                  tp_publication_t **out);
 
-/* Close (idempotent through t: the handle is invalid afterwards). NULL is a no-op. */
+/* Close: gives the stream up. Idempotent; afterwards offer/try_claim return TP_PUB_CLOSED
+ * and commit fails with TP_ECLOSED; the memory is reclaimed by tp_transport_close, so the
+ * handle must not be used after that. Commit or abort outstanding claims first. NULL is a
+ * no-op. */
 void tp_publication_close(tp_publication_t *p);
 
 /* Largest message offer/try_claim accept: capacity / 8. */
@@ -138,6 +142,8 @@ typedef void (*tp_message_handler_t)(void *clientd, const uint8_t *msg, size_t l
 int tp_transport_add_subscription(tp_transport_t *t, const char *channel, uint32_t stream_id,
                                   tp_subscription_t **out);
 
+/* Close: gives the stream up. Idempotent; afterwards poll fails with TP_ECLOSED; memory is
+ * reclaimed by tp_transport_close. NULL is a no-op. */
 void tp_subscription_close(tp_subscription_t *s);
 
 /* Deliver up to `limit` messages to handler. Returns the number delivered (0 = nothing yet),

@@ -396,11 +396,16 @@ static int refresh_limit(tp_shmlog_pub_t *p)
             w = x;        /* a new owner took the entry meanwhile: respect it */
         }
         uint64_t pos = tp_load_acquire_u64(&e->position);
-        if (pos < min)
+        if (pos < min) {
             min = pos;
+            p->limiter = i;
+            p->limiter_word = w;
+            p->limiter_pos = pos;
+        }
     }
     if (min == UINT64_MAX) {
         p->limit = 0;
+        p->limiter = TP_SHMLOG_ENTRIES;
         return TP_PUB_NOT_CONNECTED;
     }
     if (min > tail0)
@@ -457,6 +462,13 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
         uint64_t to_end = log->capacity - (t & log->mask);
         uint64_t need = rec <= to_end ? rec : to_end + rec;
         if (t + need > p->limit) {
+            /* Back-pressured publishers spin on offer: rather than a full rescan (fence,
+             * clock, 64 entries) per attempt, watch the subscriber that held us back and
+             * rescan only once it has moved (or left: its state word changes). */
+            if (p->limiter < TP_SHMLOG_ENTRIES && (++p->waits & 63u) != 0 &&
+                tp_load_acquire_u64(&log->subs[p->limiter].state) == p->limiter_word &&
+                tp_load_acquire_u64(&log->subs[p->limiter].position) == p->limiter_pos)
+                return TP_PUB_BACK_PRESSURED; /* every 64th wait rescans: evicts the dead */
             int rc = refresh_limit(p);
             if (rc < 0)
                 return rc;
@@ -622,6 +634,21 @@ static void publish_position(tp_shmlog_sub_t *s, uint64_t p)
         tp_store_release_u64(&e->position, p);
 }
 
+/* Is p inside a claimed region (p < tail)? An idle subscriber asks this on every empty
+ * poll; reading the tail each time would keep pulling the cache line every publisher
+ * writes. So the last tail seen answers "yes" for free, and "no" is re-checked against the
+ * real tail only every 256th time: a dead claim is then noticed at most 256 empty polls
+ * late, nothing next to an unblock timeout. */
+static int claimed_below_tail(tp_shmlog_sub_t *s, uint64_t p)
+{
+    if (p < s->tail_seen)
+        return 1;
+    if ((++s->empty_polls & 255u) != 0)
+        return 0;
+    s->tail_seen = tp_load_acquire_u64(&s->log->hdr->tail);
+    return p < s->tail_seen;
+}
+
 int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *clientd, int limit)
 {
     tp_shmlog_t *log = s->log;
@@ -640,7 +667,7 @@ int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *client
         if (!word_valid(log, w, p)) {
             /* No header at p: nothing offered yet (p at the tail), or a claim whose
              * publisher has not written its header yet — or died before it. */
-            if (p >= tp_load_acquire_u64(&log->hdr->tail) || !stuck_too_long(s, p))
+            if (!claimed_below_tail(s, p) || !stuck_too_long(s, p))
                 break;
             pad_headerless(s, p);
             continue;

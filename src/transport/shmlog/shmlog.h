@@ -132,7 +132,7 @@
 #include <sys/types.h>
 
 #define TP_SHMLOG_MAGIC 0x474F4C4D48535054ull /* bytes "TPSHMLOG" */
-#define TP_SHMLOG_VERSION 1u
+#define TP_SHMLOG_VERSION 2u /* 2: salted tags, check words, tail-CAS claims */
 #define TP_SHMLOG_PAGE 4096u
 #define TP_SHMLOG_ENTRIES 64u
 #define TP_SHMLOG_META_BYTES (3u * TP_SHMLOG_PAGE)
@@ -237,6 +237,10 @@ typedef struct tp_shmlog_pub {
     tp_shmlog_t *log;
     uint64_t limit;         /* cached: min live subscriber position + capacity */
     uint64_t membership;    /* header membership when limit was computed */
+    uint32_t limiter;       /* entry of the slowest subscriber at the last scan (64 = none) */
+    uint64_t limiter_word;  /* its state word and position then */
+    uint64_t limiter_pos;
+    uint32_t waits;         /* back-pressured attempts (every 64th rescans) */
     uint64_t liveness_ns;
     uint32_t entry;
     uint64_t word;
@@ -268,6 +272,8 @@ typedef struct tp_shmlog_sub {
     uint64_t lost_bytes;
     uint64_t lapped_count;
     uint64_t padded_claims;  /* dead claims this subscriber turned into padding */
+    uint64_t tail_seen;      /* last tail read (poll: see claimed_below_tail) */
+    uint32_t empty_polls;
     uint32_t entry;
     uint64_t word;
 } tp_shmlog_sub_t;
