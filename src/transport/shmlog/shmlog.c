@@ -98,8 +98,8 @@ static void bind_mapping(tp_shmlog_t *log, uint8_t *base, size_t size, uint64_t 
     log->base = base;
     log->map_size = size;
     log->hdr = (tp_shmlog_header_t *)(void *)base;
-    log->subs = (tp_shmlog_entry_t *)(void *)(base + TP_SHMLOG_PAGE);
-    log->pubs = (tp_shmlog_entry_t *)(void *)(base + 2 * TP_SHMLOG_PAGE);
+    log->subs = (tp_shmlog_entry_t *)(void *)(base + TP_SHMLOG_SUBS_OFFSET);
+    log->pubs = (tp_shmlog_entry_t *)(void *)(base + TP_SHMLOG_PUBS_OFFSET);
     log->data = base + TP_SHMLOG_META_BYTES;
     log->capacity = capacity;
     log->mask = capacity - 1;
@@ -406,6 +406,7 @@ static int refresh_limit(tp_shmlog_pub_t *p)
     if (min == UINT64_MAX) {
         p->limit = 0;
         p->limiter = TP_SHMLOG_ENTRIES;
+        p->alone = 1; /* until membership moves: joins, leaves and evictions all bump it */
         return TP_PUB_NOT_CONNECTED;
     }
     if (min > tail0)
@@ -455,15 +456,19 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
         return TP_PUB_MAX_SIZE_EXCEEDED;
     rec = record_bytes(len);
     /* Acquire: a subscriber that left did so before we drop the limit it allowed. */
-    if (tp_load_acquire_u64(&h->membership) != p->membership)
+    if (tp_load_acquire_u64(&h->membership) != p->membership) {
         p->limit = 0;
+        p->alone = 0;
+    } else if (p->alone) {
+        return TP_PUB_NOT_CONNECTED; /* nobody joined since the scan that found nobody */
+    }
     for (;;) {
         uint64_t t = tp_load_acquire_u64(&h->tail);
         uint64_t to_end = log->capacity - (t & log->mask);
         uint64_t need = rec <= to_end ? rec : to_end + rec;
         if (t + need > p->limit) {
             /* Back-pressured publishers spin on offer: rather than a full rescan (fence,
-             * clock, 64 entries) per attempt, watch the subscriber that held us back and
+             * clock, the whole table) per attempt, watch the subscriber that held us back and
              * rescan only once it has moved (or left: its state word changes). */
             if (p->limiter < TP_SHMLOG_ENTRIES && (++p->waits & 63u) != 0 &&
                 tp_load_acquire_u64(&log->subs[p->limiter].state) == p->limiter_word &&

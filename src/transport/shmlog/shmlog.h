@@ -6,10 +6,11 @@
  *
  * ---- File ----------------------------------------------------------------------------------
  *
- *   0       4096 header page       magic, version (ready word), geometry; `tail` on its own line
- *   4096    4096 subscriber table  64 entries x 64 bytes
- *   8192    4096 publisher table   64 entries x 64 bytes
- *   12288   capacity bytes         the log: records at positions p, stored at p & (capacity-1)
+ *   0       4096  header page       magic, version (ready word), geometry; `tail` and
+ *                                  `membership` on cache lines of their own
+ *   4096    16384 subscriber table  256 entries x 64 bytes
+ *   20480   16384 publisher table   256 entries x 64 bytes
+ *   36864   capacity bytes          the log: records at positions p, stored at p & (capacity-1)
  *
  *   Positions are byte counts since the log was created (u64, never wrap). capacity is a
  *   power of two, 64 KiB .. 256 MiB; the longest message is capacity / 8.
@@ -132,10 +133,13 @@
 #include <sys/types.h>
 
 #define TP_SHMLOG_MAGIC 0x474F4C4D48535054ull /* bytes "TPSHMLOG" */
-#define TP_SHMLOG_VERSION 2u /* 2: salted tags, check words, tail-CAS claims */
+#define TP_SHMLOG_VERSION 2u /* 2: salted tags, check words, tail-CAS claims, 256 entries */
 #define TP_SHMLOG_PAGE 4096u
-#define TP_SHMLOG_ENTRIES 64u
-#define TP_SHMLOG_META_BYTES (3u * TP_SHMLOG_PAGE)
+#define TP_SHMLOG_ENTRIES 256u /* subscribers (and publishers) per stream */
+#define TP_SHMLOG_TABLE_BYTES (TP_SHMLOG_ENTRIES * 64u)
+#define TP_SHMLOG_SUBS_OFFSET TP_SHMLOG_PAGE
+#define TP_SHMLOG_PUBS_OFFSET (TP_SHMLOG_PAGE + TP_SHMLOG_TABLE_BYTES)
+#define TP_SHMLOG_META_BYTES (TP_SHMLOG_PAGE + 2u * TP_SHMLOG_TABLE_BYTES)
 #define TP_SHMLOG_ALIGN 32u
 #define TP_SHMLOG_RECORD_HEADER 16u
 #define TP_SHMLOG_MIN_CAPACITY (64u * 1024u)
@@ -189,7 +193,8 @@ typedef struct tp_shmlog_entry {
 _Static_assert(sizeof(tp_shmlog_entry_t) == 64, "shmlog entry");
 _Static_assert(__builtin_offsetof(tp_shmlog_entry_t, position) == 8, "shmlog entry");
 _Static_assert(__builtin_offsetof(tp_shmlog_entry_t, heartbeat_ns) == 16, "shmlog entry");
-_Static_assert(TP_SHMLOG_ENTRIES * sizeof(tp_shmlog_entry_t) == TP_SHMLOG_PAGE, "tables");
+_Static_assert(TP_SHMLOG_ENTRIES * sizeof(tp_shmlog_entry_t) == TP_SHMLOG_TABLE_BYTES, "tables");
+_Static_assert(TP_SHMLOG_META_BYTES % TP_SHMLOG_PAGE == 0, "the log starts page aligned");
 
 /* A mapped log (process-local handle; shared by the publications/subscriptions of one
  * transport on the same stream). */
@@ -241,6 +246,7 @@ typedef struct tp_shmlog_pub {
     uint64_t limiter_word;  /* its state word and position then */
     uint64_t limiter_pos;
     uint32_t waits;         /* back-pressured attempts (every 64th rescans) */
+    uint32_t alone;         /* the last scan found no live subscriber */
     uint64_t liveness_ns;
     uint32_t entry;
     uint64_t word;
