@@ -5,20 +5,37 @@
  * Mapping state machine (tp_mapping_state_t), driven by the attach and by ShmPoolAnnounce:
  *   UNMAPPED  → MAPPED     regions of the attach response validated and mapped read-only
  *   MAPPED    → REMAPPING  announce with a higher epoch (W-88, W-89), the producer's
- *                          ShmLeaseRevoked (D-60: unmap at once, wait for an epoch strictly
- *                          greater than the one left, D-63 timeout = 3 × freshness window)
+ *                          ShmLeaseRevoked (D-60: unmap, wait for an epoch strictly
+ *                          greater than the one left, D-63 timeout = 3 × freshness window;
+ *                          the unmap happens in the do_work after the one that saw the
+ *                          notice, so one tp_consumer_poll in between still delivers the
+ *                          frames whose descriptors the producer sent before it)
  *                          or a seq regression (W-150)
  *   REMAPPING → MAPPED     announce accepted (stream, layout version, clock domain, freshness
  *                          window, join time, highest epoch: W-90..W-92) and regions validated
- *   any       → BACKOFF    validation failure / own lease lost: unmap, wait, reattach
+ *   any       → BACKOFF    validation failure / own lease lost: unmap, wait, reattach; also
+ *                          when no announce of the stream has come for the announce-wait
+ *                          timeout or 3 observed announce intervals, whichever is longer
+ *                          (D-69: a driver killed without notice; the lease is given up and
+ *                          a restarted driver attached to)
  *   MAPPED    → FALLBACK   ConsumerConfig use_shm = FALSE with a payload_fallback_uri (W-108,
  *                          W-109): no SHM frames are delivered (tensorpool has no bridge data
  *                          path yet); tp_consumer_fallback_uri() names where the data is.
+ *   FALLBACK  → UNMAPPED   a later ConsumerConfig with use_shm = TRUE; mapped again from the
+ *                          next acceptable announce.
+ *   MAPPED    → UNMAPPED   seq regression (W-150) or a changed header pid (W-96 DECISION):
+ *                          mapped again from the next acceptable announce, whatever its epoch.
  * A frame of an epoch other than the mapped one is never delivered (W-120).
+ * Hardening: an announce whose regions fail validation changes nothing — the current mapping
+ * stays if its superblocks still match, and its epoch is not recorded as the highest seen
+ * (W-89), so a forged high-epoch announce cannot lock the consumer out of the real ones.
  *
  * Per descriptor, tp_consumer_poll runs W-75 in order: epoch check, RATE_LIMITED gate,
  * seqlock read + header validation (each failure: drops_late + a drop reason), gap accounting
  * (drops_gap; resync after max_outstanding_seq_gap, W-149) and then calls the frame handler.
+ * One deviation from W-75 in RATE_LIMITED mode with a null descriptor timestamp: a frame that
+ * fails steps 8-11 counts in drops_late even if the step-7 gate would have skipped it (the
+ * slot's timestamp is only known for frames that validate).
  *
  * Threading: all calls on the thread of the consumer's tp_client_t. Hot path (poll) makes
  * no system call, takes no lock, allocates nothing.
@@ -94,7 +111,10 @@ typedef void (*tp_meta_handler_t)(void *clientd, const tp_meta_event_t *m);
 /* Defaults per WIRE W-180/W-181 and the reference; environment variables named after the
  * reference's [consumer] keys per D-89, read once in tp_consumer_config_init. */
 typedef struct tp_consumer_config {
-    uint32_t consumer_id;            /* 0 = random non-zero (W-105); env CONSUMER_CONSUMER_ID */
+    uint32_t consumer_id;            /* 0 = the driver client's id (random when that is
+                                        auto-assigned, W-105; the id a driver needs to serve
+                                        per-consumer streams, D-71), followed across
+                                        reattaches; env CONSUMER_CONSUMER_ID */
     tp_consumer_mode_t mode;         /* STREAM; env CONSUMER_MODE ("STREAM"/"RATE_LIMITED") */
     uint32_t max_rate_hz;            /* RATE_LIMITED cap, 0 = unlimited (W-103, W-153);
                                         0; env CONSUMER_MAX_RATE_HZ */
@@ -103,7 +123,8 @@ typedef struct tp_consumer_config {
     uint32_t expected_layout_version; /* 1; env CONSUMER_EXPECTED_LAYOUT_VERSION */
     uint64_t announce_freshness_ns;  /* W-90 window (3 announce periods); 3 s;
                                         env CONSUMER_ANNOUNCE_FRESHNESS_NS */
-    uint64_t announce_wait_timeout_ns; /* REMAPPING timeout (D-63); 0 = 3 × freshness (REF);
+    uint64_t announce_wait_timeout_ns; /* REMAPPING timeout (D-63) and driver-silence limit
+                                        (D-69); 0 = 3 × freshness (REF);
                                         env CONSUMER_ANNOUNCE_WAIT_TIMEOUT_NS */
     uint64_t hello_interval_ns;      /* ConsumerHello repeat (W-101); 1 s; env CONSUMER_HELLO_INTERVAL_NS */
     uint64_t qos_interval_ns;        /* QosConsumer (W-145); 1 s; env CONSUMER_QOS_INTERVAL_NS */
@@ -118,7 +139,14 @@ typedef struct tp_consumer_config {
     char announce_channel[TP_CHANNEL_URI_MAX];   /* "aeron:ipc"; env CONSUMER_ANNOUNCE_CHANNEL */
     uint32_t announce_stream_id;     /* 1001; env CONSUMER_ANNOUNCE_STREAM_ID */
     char control_channel[TP_CHANNEL_URI_MAX];    /* "aeron:ipc"; env CONSUMER_CONTROL_CHANNEL */
-    uint32_t control_stream_id;      /* 1000: hello out, FrameProgress in; env CONSUMER_CONTROL_STREAM_ID */
+    uint32_t control_stream_id;      /* 1000: hello out, FrameProgress in; env CONSUMER_CONTROL_STREAM_ID.
+                                        With a per-consumer request the hello also goes to the
+                                        driver's control stream when that is another stream.
+                                        ConsumerConfig read on the driver's control stream is
+                                        the driver's (W-192; read only when a per-consumer
+                                        request is configured, D-71); when both are the same
+                                        stream, every ConsumerConfig there counts as the
+                                        driver's. */
     char descriptor_channel[TP_CHANNEL_URI_MAX]; /* "aeron:ipc"; env CONSUMER_DESCRIPTOR_CHANNEL */
     uint32_t descriptor_stream_id;   /* 1100; env CONSUMER_DESCRIPTOR_STREAM_ID */
     char qos_channel[TP_CHANNEL_URI_MAX];        /* "aeron:ipc"; env CONSUMER_QOS_CHANNEL */
@@ -151,8 +179,11 @@ void tp_consumer_config_init(tp_consumer_config_t *cfg);
  * consumer, and is owned by it from now on (events, reattach). On failure nothing stays
  * mapped, the lease is abandoned (D-41/D-95) and -1 is returned (TP_EREGION, TP_EURI,
  * TP_EPATH, TP_EINVAL for a non-OK or foreign att, TP_ESTATE when dc has an owner,
- * TP_ECHANNEL, TP_ECONFIG for a half per-consumer request, TP_ENOMEM). *out is owned by the
- * caller until tp_consumer_close. Not a hot path (allocates). */
+ * TP_ECHANNEL, TP_ECONFIG for a half per-consumer request, TP_ENOMEM; TP_EMALFORMED for an
+ * OK att that fails D-14/D-18/D-20). After TP_EINVAL, TP_ESTATE and TP_ECONFIG the lease is
+ * left alone: it is not the consumer's to give up, or the caller may retry with a corrected
+ * configuration. *out is owned by the caller until tp_consumer_close. Not a hot path
+ * (allocates). */
 int tp_consumer_init_from_attach(tp_consumer_t **out, const tp_consumer_config_t *cfg,
                                  const tp_attach_t *att, tp_driver_client_t *dc);
 
@@ -166,7 +197,16 @@ void tp_consumer_close(tp_consumer_t *c);
  * descriptor stream in effect (shared or per-consumer) and call on_frame for each frame that
  * passes W-75. Returns the number of frames delivered (>= 0), or -1 (TP_ELAPPED is NOT an
  * error here: a lapped descriptor subscription rejoins at the tail and the loss shows as
- * drops_gap; -1 only for TP_ECLOSED / TP_EINVAL). Delivers nothing while not MAPPED. */
+ * drops_gap; -1 only for TP_ECLOSED / TP_EINVAL). Delivers nothing while not MAPPED, but
+ * still consumes (and silently drops) the descriptors that arrive meanwhile.
+ * Contract: on_frame runs inside this call, once per frame, in the order the descriptors
+ * arrived; every frame it sees passed W-75 against the mapping in force and belongs to its
+ * epoch. Nothing is delivered once the driver client no longer holds the lease (a recorded
+ * revocation/shutdown/loss, D-59), even before do_work has taken the event. A seq
+ * regression (W-150) found here stops delivery at once (state UNMAPPED); the regions are
+ * unmapped by the next tp_consumer_do_work, so views handed out earlier in this call stay
+ * readable until then. The only clock read on this path is the step-7 fallback (RATE_LIMITED
+ * with neither a descriptor nor a slot timestamp): the context clock. */
 int tp_consumer_poll(tp_consumer_t *c, tp_frame_handler_t on_frame, void *clientd, int limit);
 
 /* ---- duty cycle and state ------------------------------------------------------------------- */
