@@ -13,9 +13,11 @@
  *   TP_PUB_NOT_CONNECTED    (-1) no live subscriber: nothing was written (the reference's
  *                                producer skips descriptors when nobody listens)
  *   TP_PUB_BACK_PRESSURED   (-2) the slowest live subscriber has not consumed enough; retry
- *   TP_PUB_ADMIN_ACTION     (-3) offer only: this thread stalled so long between claim and
- *                                commit that the claim was turned into padding (unblock
- *                                timeout); nothing was delivered; retry
+ *   TP_PUB_ADMIN_ACTION     (-3) the claim was lost before it could be used: this thread
+ *                                stalled past the unblock timeout between claim and commit
+ *                                (offer), or a subscriber recovering a dead publisher's
+ *                                headerless claim padded over ours before we wrote our header
+ *                                (offer, try_claim); nothing was delivered; retry
  *   TP_PUB_CLOSED           (-4) the publication was closed (tp_publication_close); the
  *                                handle stays safe to call until its transport closes
  *   TP_PUB_MAX_SIZE_EXCEEDED(-5) length > tp_publication_max_message_length()
