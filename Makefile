@@ -37,7 +37,7 @@ sanitize: asan tsan
 # libFuzzer targets (clang). FUZZ_SECONDS per target for fuzz-run.
 FUZZ_SECONDS ?= 60
 fuzz:
-	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DTP_FUZZ=ON -DTP_BUILD_BENCH=OFF >/dev/null
+	@CC=clang CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DTP_FUZZ=ON -DTP_BUILD_BENCH=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j$(JOBS)
 
 fuzz-run: fuzz

@@ -9,8 +9,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 status=0
+found=0
 for bin in "$build"/tests/fuzz/fuzz_*; do
     [ -x "$bin" ] || continue
+    found=$((found + 1))
     name=$(basename "$bin"); short=${name#fuzz_}
     mkdir -p "$work/$short"
     cp -r "$root/tests/fuzz/corpus/$short/." "$work/$short/" 2>/dev/null || true
@@ -27,4 +29,8 @@ for bin in "$build"/tests/fuzz/fuzz_*; do
         echo "fuzz=$short execs=${execs:-?} seconds=$seconds result=clean"
     fi
 done
+if [ "$found" = 0 ]; then
+    echo "error=no fuzz targets in $build/tests/fuzz (build them with: make fuzz)"
+    exit 1
+fi
 exit $status
