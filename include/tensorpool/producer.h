@@ -28,7 +28,9 @@
  *   tp_producer_offer     copying convenience: reserve (smallest pool whose stride >= len) +
  *                         memcpy + publish.
  *
- * Lease loss (own ShmLeaseRevoked, ShmDriverShutdown, keepalive failure): the producer goes
+ * Lease loss (own ShmLeaseRevoked, ShmDriverShutdown, keepalive failure, or the driver presumed
+ * lost because its ShmPoolAnnounce for the stream stopped or moved to a higher epoch — D-69,
+ * see announce_* in tp_producer_config_t): the producer goes
  * PAUSED, stops publishing, and tp_producer_do_work reattaches with backoff through its driver
  * client, remaps, and goes ACTIVE again with seq reset to 0 in the new epoch (D-77). Regions of
  * the old epoch stay MAPPED (not written to the ring, not published) until every reservation
@@ -113,6 +115,24 @@ typedef struct tp_producer_config {
     char source_summary[TP_SOURCE_TEXT_MAX]; /* DataSourceAnnounce summary; ""; env PRODUCER_SOURCE_SUMMARY */
     uint64_t reattach_backoff_initial_ns; /* after lease loss; 100 ms; env PRODUCER_REATTACH_BACKOFF_NS */
     uint64_t reattach_backoff_max_ns;     /* 5 s; env PRODUCER_REATTACH_BACKOFF_MAX_NS */
+    /* Driver-loss detection (D-47, D-50, D-69), as the consumer's (same names and defaults;
+       appended here so the fields above keep their offsets). announce_*: where the driver's
+       ShmPoolAnnounce arrive — its announce stream (the integration example's driver and the
+       CLI use 15001; a driver without announce_stream_id announces on its control stream).
+       Once two announces of the producer's stream have been seen (one announce interval
+       observed), none for announce_wait_timeout_ns — or 3 observed intervals, if longer — while
+       ACTIVE (interval: the longest of the last 4 seen), or one with an epoch above the
+       producer's, means the driver is presumed lost
+       (killed without a ShmDriverShutdown): the lease is abandoned (detach best effort, D-95),
+       PAUSED, reattach with backoff as after a revocation, resume at seq 0 in the new epoch.
+       Until the first interval is seen nothing is presumed (a warning is logged once when
+       nothing arrives for the timeout: check announce_channel/announce_stream_id).
+       announce_stream_id 0 = no announce subscription, no detection. */
+    char announce_channel[TP_CHANNEL_URI_MAX];   /* "aeron:ipc"; env PRODUCER_ANNOUNCE_CHANNEL */
+    uint32_t announce_stream_id;     /* 1001; env PRODUCER_ANNOUNCE_STREAM_ID */
+    uint64_t announce_wait_timeout_ns; /* driver-silence limit (D-69); 0 = 9 s (3 x the 3 s
+                                        announce freshness window, the consumer's REF default);
+                                        env PRODUCER_ANNOUNCE_WAIT_TIMEOUT_NS */
 } tp_producer_config_t;
 
 /* Fill the defaults, then the environment. Never fails (bad environment values are logged
@@ -235,7 +255,8 @@ uint32_t tp_producer_meta_version(const tp_producer_t *p);
  * ConsumerHello (progress hint aggregation, W-140) and driver ConsumerConfig (per-consumer
  * descriptor/control streams, W-191; max_rate_hz caps on them, W-117), consumer timeouts
  * (W-116); QosConsumer intake; superblock activity refresh, DataSourceAnnounce/Meta and
- * QosProducer at their cadences; progress flushes. now_ns from the context clock.
+ * QosProducer at their cadences; progress flushes; driver liveness from ShmPoolAnnounce (D-69:
+ * silence or a higher epoch → abandon, pause, reattach). now_ns from the context clock.
  * Returns the work count (0 = idle) or -1 only when the producer is unusable (TP_ECLOSED). */
 int tp_producer_do_work(tp_producer_t *p, uint64_t now_ns);
 

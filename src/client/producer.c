@@ -153,6 +153,10 @@ static int open_streams(tp_producer_t *p)
         return tp_err_push("driver control stream %u", dsid);
     if (tp_transport_add_subscription(t, c->qos_channel, c->qos_stream_id, &p->qos_sub) != 0)
         return tp_err_push("QoS stream %u", c->qos_stream_id);
+    if (c->announce_stream_id != 0 &&
+        tp_transport_add_subscription(t, c->announce_channel, c->announce_stream_id,
+                                      &p->ann_sub) != 0)
+        return tp_err_push("announce stream %u", c->announce_stream_id);
     return 0;
 }
 
@@ -166,8 +170,9 @@ static void close_streams(tp_producer_t *p)
     tp_subscription_close(p->ctrl_sub);
     tp_subscription_close(p->drv_sub);
     tp_subscription_close(p->qos_sub);
+    tp_subscription_close(p->ann_sub);
     p->desc_pub = p->ctrl_pub = p->qos_pub = p->meta_pub = NULL;
-    p->ctrl_sub = p->drv_sub = p->qos_sub = NULL;
+    p->ctrl_sub = p->drv_sub = p->qos_sub = p->ann_sub = NULL;
 }
 
 /* ---- lifecycle ----------------------------------------------------------------------------- */
@@ -182,6 +187,8 @@ void tp_prod_activate(tp_producer_t *p, tp_prod_map_t *m, uint64_t now_ns)
     touch_all(m, now_ns);
     p->next_announce_ns = now_ns; /* announce, QoS and metadata right away */
     p->next_qos_ns = now_ns;
+    p->last_announce_ns = now_ns; /* D-69: the silence clock starts with the lease */
+    p->announce_newer_epoch = 0;
     if (p->meta_committed_once)
         p->meta_pending = true;
 }
@@ -648,6 +655,8 @@ int tp_producer_do_work(tp_producer_t *p, uint64_t now_ns)
         w += tp_prod_reattach(p, now_ns);
     w += tp_prod_reap_retired(p);
     w += tp_prod_poll_control(p, now_ns);
+    w += tp_prod_poll_announces(p, now_ns);
+    w += tp_prod_check_driver_alive(p, now_ns); /* D-69: may pause (as a revocation does) */
     w += tp_prod_expire_consumers(p, now_ns);
     if (p->state == TP_PRODUCER_ACTIVE) {
         w += advance_prefix(p, now_ns);

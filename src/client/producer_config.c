@@ -75,6 +75,9 @@ void tp_producer_config_init(tp_producer_config_t *cfg)
     cfg->meta_version = 0;
     cfg->reattach_backoff_initial_ns = 100000000ull;
     cfg->reattach_backoff_max_ns = 5000000000ull;
+    snprintf(cfg->announce_channel, sizeof cfg->announce_channel, "aeron:ipc");
+    cfg->announce_stream_id = 1001;
+    cfg->announce_wait_timeout_ns = 0; /* 3 x 3 s, as the consumer's default */
 
     env_u32("PRODUCER_PRODUCER_ID", &cfg->producer_id);
     env_str("PRODUCER_CONTROL_CHANNEL", cfg->control_channel, sizeof cfg->control_channel);
@@ -103,6 +106,9 @@ void tp_producer_config_init(tp_producer_config_t *cfg)
     env_str("PRODUCER_SOURCE_SUMMARY", cfg->source_summary, sizeof cfg->source_summary);
     env_u64("PRODUCER_REATTACH_BACKOFF_NS", &cfg->reattach_backoff_initial_ns, UINT64_MAX);
     env_u64("PRODUCER_REATTACH_BACKOFF_MAX_NS", &cfg->reattach_backoff_max_ns, UINT64_MAX);
+    env_str("PRODUCER_ANNOUNCE_CHANNEL", cfg->announce_channel, sizeof cfg->announce_channel);
+    env_u32("PRODUCER_ANNOUNCE_STREAM_ID", &cfg->announce_stream_id);
+    env_u64("PRODUCER_ANNOUNCE_WAIT_TIMEOUT_NS", &cfg->announce_wait_timeout_ns, UINT64_MAX);
 }
 
 void tp_publish_opts_init(tp_publish_opts_t *opts)

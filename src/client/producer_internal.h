@@ -39,6 +39,17 @@
  *     after the first tp_producer_meta_commit, then at meta_interval_ns.
  *   - After ShmDriverShutdown the producer is IDLE but keeps reattaching with backoff, so a
  *     restarted driver is picked up.
+ *   - Driver loss without a notice (D-69, DECISION): as the consumer, from the driver's
+ *     ShmPoolAnnounce of our stream on announce_channel/announce_stream_id — silence for the
+ *     announce-wait timeout (3 observed intervals if longer) or an epoch above ours while
+ *     ACTIVE. Unlike the consumer, silence counts only once one interval between two
+ *     announces was observed: a producer configured with the wrong announce stream (or a
+ *     driver announcing more slowly than the window) never tears down a live lease, it logs
+ *     a warning once. "Observed interval" = the longest of the last 4 between announces
+ *     received (the consumer: the last one, measured from its reattach too), so an extra
+ *     announce after an attach or a reattach cannot shrink the window under a slow driver's
+ *     period. The lease is abandoned (detach best effort, D-95), then PAUSED and the same
+ *     reattach as after a revocation.
  */
 #ifndef TP_CLIENT_PRODUCER_INTERNAL_H
 #define TP_CLIENT_PRODUCER_INTERNAL_H
@@ -54,6 +65,7 @@
 #include "transport/transport.h"
 
 #define TP_PROD_COMPONENT "producer"
+#define TP_PROD_ANN_GAPS 4u /* announce intervals remembered for the D-69 window */
 
 _Static_assert(TP_POOLS_MAX == TP_POOLS_PER_STREAM_MAX, "pool limits agree");
 
@@ -154,6 +166,8 @@ struct tp_producer {
     tp_subscription_t *drv_sub;    /* driver control stream: ConsumerConfig; NULL when it is
                                       the same stream as ctrl_sub */
     tp_subscription_t *qos_sub;    /* QosConsumer: consumer liveness (W-116) */
+    tp_subscription_t *ann_sub;    /* driver announce stream: ShmPoolAnnounce (D-47, D-69);
+                                      NULL when announce_stream_id is 0 */
 
     /* consumers and progress (W-137..W-140) */
     tp_prod_consumer_t consumers[TP_PRODUCER_CONSUMERS_MAX];
@@ -188,6 +202,18 @@ struct tp_producer {
     uint64_t backoff_ns;
     tp_attach_t *att_scratch;      /* poll_attach output (large: heap) */
 
+    /* driver liveness (D-47, D-50, D-69; producer_lease.c) */
+    uint64_t last_announce_ns;     /* silence clock: last ShmPoolAnnounce of our stream, or
+                                      the (re)activation if later */
+    uint64_t last_rx_ns;           /* last ShmPoolAnnounce of our stream received */
+    uint64_t gaps[TP_PROD_ANN_GAPS]; /* last intervals between two of them */
+    uint32_t gap_next;
+    uint64_t announce_gap_ns;      /* the longest of gaps[]; 0 = no interval seen yet */
+    uint32_t announces_seen;       /* 0, 1, 2 = at least one interval seen: armed */
+    bool announce_warned;          /* "nothing on the announce stream" logged */
+    uint64_t announce_newer_epoch; /* highest epoch announced above ours while ACTIVE, or 0 */
+    uint64_t driver_losses;        /* times the driver was presumed lost (diagnostic) */
+
     tp_producer_stats_t stats;
 };
 
@@ -197,7 +223,8 @@ struct tp_producer {
 tp_prod_map_t *tp_prod_map_attach(tp_producer_t *p, const tp_attach_t *att);
 void tp_prod_map_free(tp_prod_map_t *m);
 
-/* Make m the current mapping: ACTIVE, seq 0 (W-156), superblocks touched, cadences due. */
+/* Make m the current mapping: ACTIVE, seq 0 (W-156), superblocks touched, cadences due,
+ * the driver-silence clock restarted. */
 void tp_prod_activate(tp_producer_t *p, tp_prod_map_t *m, uint64_t now_ns);
 
 /* ---- producer_lease.c ------------------------------------------------------------------- */
@@ -205,6 +232,14 @@ void tp_prod_activate(tp_producer_t *p, tp_prod_map_t *m, uint64_t now_ns);
 int tp_prod_take_events(tp_producer_t *p, uint64_t now_ns);
 int tp_prod_reattach(tp_producer_t *p, uint64_t now_ns);
 int tp_prod_reap_retired(tp_producer_t *p);
+
+/* ShmPoolAnnounce of our stream from the announce subscription (liveness, epoch; D-69). */
+int tp_prod_poll_announces(tp_producer_t *p, uint64_t now_ns);
+
+/* While ACTIVE: no announce for the announce-wait timeout (or 3 observed intervals, if
+ * longer), or an announced epoch above ours → driver presumed lost: abandon the lease (D-95),
+ * PAUSED, reattach with backoff. Returns 1 when it acted. */
+int tp_prod_check_driver_alive(tp_producer_t *p, uint64_t now_ns);
 
 /* ---- producer_ctl.c ---------------------------------------------------------------------- */
 

@@ -17,6 +17,7 @@
 #include "test_driver_support.h"
 
 #include "client/client_internal.h"
+#include "client/producer_internal.h" /* driver_losses (diagnostic) */
 #include "shm/pool.h"
 #include "shm/region.h"
 #include "shm/ring.h"
@@ -41,8 +42,8 @@
 #define TP_NO_MALLOC_COUNT 1
 #endif
 
-static volatile int g_count_allocs;
-static volatile unsigned long g_allocs;
+static volatile int g_count_allocs __attribute__((unused)); /* unused when not counting */
+static volatile unsigned long g_allocs __attribute__((unused));
 
 #ifndef TP_NO_MALLOC_COUNT
 extern void *__libc_malloc(size_t);
@@ -180,7 +181,8 @@ static void env_poll(env_t *e)
 static void pump(env_t *e, int rounds)
 {
     for (int i = 0; i < rounds; i++) {
-        tp_driver_do_work(e->h->d, now());
+        if (e->h->d != NULL) /* NULL: the driver was killed (closed without a notice) */
+            tp_driver_do_work(e->h->d, now());
         if (e->p)
             tp_producer_do_work(e->p, now());
         else
@@ -198,8 +200,12 @@ static void advance(env_t *e, uint64_t total, uint64_t step)
     }
 }
 
+static uint32_t g_drv_announce_ms; /* 0 = the driver's default announce period (1 s) */
+
 static int start_driver(env_t *e)
 {
+    if (g_drv_announce_ms != 0)
+        e->h->cfg.announce_period_ms = g_drv_announce_ms;
     e->h->tcfg.liveness_timeout_ns = 600 * SEC;
     e->h->tcfg.unblock_timeout_ns = 600 * SEC;
     return tp_driver_init(&e->h->d, &e->h->cfg, &e->h->tcfg, now());
@@ -247,6 +253,7 @@ static env_t *env_new(bool ranges)
     e->pcfg.metadata_stream_id = META;
     e->pcfg.reattach_backoff_initial_ns = 10 * MS;
     e->pcfg.reattach_backoff_max_ns = 100 * MS;
+    e->pcfg.announce_stream_id = ANN; /* the test driver's announce stream (D-69 liveness) */
     return e;
 }
 
@@ -1110,6 +1117,187 @@ TP_TEST(test_producer_d077_driver_shutdown_and_restart)
     env_free(e);
 }
 
+/* Publish one 4-byte frame at seq 0 of the producer's current epoch and check what a consumer
+ * of that epoch sees: the descriptor (seq 0, the epoch) and a committed slot. */
+static void check_seq0_frame(env_t *e)
+{
+    tp_tensor_desc_t d = desc_u8(4);
+    tp_reservation_t r;
+    tp_sbe_control_frame_descriptor_t fd;
+    tp_frame_view_t v;
+
+    mq_clear(&e->qdesc);
+    TP_ASSERT(tp_producer_reserve(e->p, 1, &r) == 0);
+    TP_CHECK_EQ_U(r.seq, 0);
+    TP_CHECK_EQ_U(r.epoch, tp_producer_epoch(e->p));
+    memcpy(r.data, "wxyz", 4);
+    TP_ASSERT(tp_producer_publish(e->p, &r, 4, &d, NULL) == 0);
+    pump(e, 3);
+    TP_ASSERT(next_desc(&e->qdesc, &fd) == 0);
+    TP_CHECK_EQ_U(fd.seq, 0);
+    TP_CHECK_EQ_U(fd.epoch, tp_producer_epoch(e->p));
+    TP_ASSERT(map_reader(e, tp_dc_attach(e->dc)) == 0);
+    TP_CHECK_EQ_U(e->rd_epoch, tp_producer_epoch(e->p));
+    TP_CHECK_EQ_I(read_frame(e, 0, &v), TP_DROP_NONE);
+}
+
+/* D-50/D-69: the driver dies without a ShmDriverShutdown (closed without tp_driver_shutdown,
+ * as kill -9) and a NEW driver starts at once on the same directories. Keepalives still go
+ * out without an error (the control stream has readers) and the new driver does not announce
+ * the stream before someone attaches, so only the silence of the announce stream tells: after
+ * the announce-wait timeout (default 9 s) the producer abandons the lease, pauses, reattaches
+ * to the new driver and publishes at seq 0 in the new, larger epoch. */
+TP_TEST(test_producer_d069_driver_killed_silence_reattach_new_driver)
+{
+    env_t *e = env_producer(false);
+    tp_tensor_desc_t d = desc_u8(4);
+    tp_reservation_t held;
+    tp_producer_stats_t st;
+    uint64_t old_epoch, t_kill;
+    int i;
+
+    TP_ASSERT(e != NULL);
+    advance(e, 3 * SEC, 50 * MS); /* announces of the stream seen: detection armed */
+    TP_ASSERT(tp_producer_state(e->p) == TP_PRODUCER_ACTIVE);
+    old_epoch = tp_producer_epoch(e->p);
+    TP_ASSERT(tp_producer_offer(e->p, "abcd", 4, &d, NULL) == 0);
+    TP_ASSERT(tp_producer_reserve(e->p, 1, &held) == 0); /* a DMA buffer in flight */
+
+    /* kill -9: no notice; a new driver instance on the same dirs right away */
+    tp_driver_close(e->h->d);
+    e->h->d = NULL;
+    t_kill = now();
+    TP_ASSERT(start_driver(e) == 0);
+
+    /* within the window (9 s): nothing presumed, the lease looks fine to the driver client */
+    advance(e, 8 * SEC, 50 * MS);
+    TP_CHECK_EQ_U(tp_producer_state(e->p), TP_PRODUCER_ACTIVE);
+    TP_CHECK_EQ_U(tp_driver_client_state(e->dc), TP_LEASE_ATTACHED);
+    TP_CHECK_EQ_U(e->p->driver_losses, 0);
+    TP_CHECK_EQ_U(tp_driver_stream_producer(e->h->d, CAM), 0); /* the new driver: no lease */
+
+    /* past it: presumed lost, paused (old reservation STALE), reattached to the new driver */
+    for (i = 0; i < 400 && tp_producer_state(e->p) == TP_PRODUCER_ACTIVE; i++) {
+        g_off += 10 * MS;
+        pump(e, 1);
+    }
+    TP_CHECK(tp_producer_state(e->p) != TP_PRODUCER_ACTIVE);
+    TP_CHECK(now() - t_kill > 9 * SEC);
+    TP_CHECK(now() - t_kill < 11 * SEC);
+    TP_CHECK_EQ_U(e->p->driver_losses, 1);
+    for (i = 0; i < 2000 && tp_producer_state(e->p) != TP_PRODUCER_ACTIVE; i++) {
+        g_off += 5 * MS;
+        pump(e, 1);
+    }
+    TP_ASSERT(tp_producer_state(e->p) == TP_PRODUCER_ACTIVE);
+    TP_CHECK(tp_producer_epoch(e->p) > old_epoch);
+    TP_CHECK_EQ_U(tp_driver_stream_epoch(e->h->d, CAM), tp_producer_epoch(e->p));
+    TP_CHECK_EQ_U(tp_driver_stream_producer(e->h->d, CAM), e->att->client_id);
+    tp_producer_get_stats(e->p, &st);
+    TP_CHECK_EQ_U(st.reattaches, 1);
+    TP_CHECK_EQ_I(tp_producer_publish(e->p, &held, 4, &d, NULL), TP_PRODUCER_STALE);
+    check_seq0_frame(e);
+
+    /* the new driver's announces keep it alive: no second loss */
+    advance(e, 20 * SEC, 50 * MS);
+    TP_CHECK_EQ_U(tp_producer_state(e->p), TP_PRODUCER_ACTIVE);
+    TP_CHECK_EQ_U(e->p->driver_losses, 1);
+    tp_producer_get_stats(e->p, &st);
+    TP_CHECK_EQ_U(st.reattaches, 1);
+    env_free(e);
+}
+
+/* D-69: the restarted driver announces the stream (a consumer attached to it) in a higher
+ * epoch before the silence window ends: the announced epoch above the producer's tells the
+ * lease is gone; the producer reattaches at once and publishes in the driver's epoch. */
+TP_TEST(test_producer_d069_higher_announced_epoch_reattach)
+{
+    env_t *e = env_producer(false);
+    tp_driver_client_t *cdc = NULL;
+    tp_attach_t *catt = calloc(1, sizeof *catt);
+    uint64_t old_epoch, t_kill;
+    int i;
+
+    TP_ASSERT(e != NULL);
+    advance(e, 3 * SEC, 50 * MS);
+    old_epoch = tp_producer_epoch(e->p);
+    tp_driver_close(e->h->d);
+    e->h->d = NULL;
+    t_kill = now();
+    advance(e, 500 * MS, 50 * MS);
+    TP_ASSERT(start_driver(e) == 0);
+    TP_ASSERT(attach(e, &cdc, TP_ROLE_CONSUMER, catt) == 1); /* the stream has state again */
+    for (i = 0; i < 400 && tp_producer_state(e->p) == TP_PRODUCER_ACTIVE; i++) {
+        g_off += 10 * MS;
+        pump(e, 1);
+    }
+    TP_CHECK(tp_producer_state(e->p) != TP_PRODUCER_ACTIVE);
+    TP_CHECK(now() - t_kill < 5 * SEC); /* well before the 9 s silence limit */
+    TP_CHECK_EQ_U(e->p->driver_losses, 1);
+    for (i = 0; i < 2000 && tp_producer_state(e->p) != TP_PRODUCER_ACTIVE; i++) {
+        g_off += 5 * MS;
+        pump(e, 1);
+    }
+    TP_ASSERT(tp_producer_state(e->p) == TP_PRODUCER_ACTIVE);
+    TP_CHECK(tp_producer_epoch(e->p) > old_epoch);
+    TP_CHECK_EQ_U(tp_driver_stream_epoch(e->h->d, CAM), tp_producer_epoch(e->p));
+    check_seq0_frame(e);
+    advance(e, 3 * SEC, 50 * MS); /* its own epoch's announces: no further loss */
+    TP_CHECK_EQ_U(tp_producer_state(e->p), TP_PRODUCER_ACTIVE);
+    TP_CHECK_EQ_U(e->p->driver_losses, 1);
+    free(catt);
+    env_free(e);
+}
+
+/* D-69 guard: a slow but alive driver announcing every 12 s (longer than the default 9 s
+ * window) is not declared dead — the window grows to 3 observed intervals, and an extra
+ * announce (after a consumer's attach) does not shrink it again. When it does die,
+ * the grown window still ends: presumed lost after 3 intervals of silence. */
+TP_TEST(test_producer_d069_slow_announcer_not_dead)
+{
+    env_t *e;
+    tp_producer_stats_t st;
+    tp_driver_client_t *cdc = NULL;
+    tp_attach_t *catt = calloc(1, sizeof *catt);
+    uint64_t t_kill;
+    int i;
+
+    g_drv_announce_ms = 12000;
+    e = env_producer(false);
+    g_drv_announce_ms = 0;
+    TP_ASSERT(e != NULL);
+    advance(e, 80 * SEC, 50 * MS); /* six intervals, each longer than the window */
+    TP_CHECK_EQ_U(tp_producer_state(e->p), TP_PRODUCER_ACTIVE);
+    TP_CHECK_EQ_U(e->p->driver_losses, 0);
+    TP_CHECK(e->p->announce_gap_ns >= 11 * SEC);
+    tp_producer_get_stats(e->p, &st);
+    TP_CHECK_EQ_U(st.reattaches, 0);
+    TP_CHECK_EQ_U(st.epoch, e->att->epoch);
+
+    /* a consumer attaches mid-period: the driver announces the stream at once too (D-47), a
+     * short interval that must not shrink the window back below the 12 s period */
+    advance(e, 5 * SEC, 50 * MS);
+    TP_ASSERT(attach(e, &cdc, TP_ROLE_CONSUMER, catt) == 1);
+    advance(e, 60 * SEC, 50 * MS);
+    TP_CHECK_EQ_U(tp_producer_state(e->p), TP_PRODUCER_ACTIVE);
+    TP_CHECK_EQ_U(e->p->driver_losses, 0);
+    TP_CHECK(e->p->announce_gap_ns >= 11 * SEC);
+
+    tp_driver_close(e->h->d);
+    e->h->d = NULL;
+    t_kill = now();
+    for (i = 0; i < 6000 && tp_producer_state(e->p) == TP_PRODUCER_ACTIVE; i++) {
+        g_off += 10 * MS;
+        pump(e, 1);
+    }
+    TP_CHECK(tp_producer_state(e->p) != TP_PRODUCER_ACTIVE);
+    TP_CHECK(now() - t_kill > 24 * SEC); /* 3 x 12 s after the last announce */
+    TP_CHECK(now() - t_kill <= 37 * SEC);
+    TP_CHECK_EQ_U(e->p->driver_losses, 1);
+    free(catt);
+    env_free(e);
+}
+
 /* Init refusals: non-OK or foreign attach (EINVAL), a second owner (ESTATE), and a hostile
  * region URI (D-41/D-95: nothing mapped, the lease abandoned, attach again works). */
 TP_TEST(test_producer_init_refusals_and_hostile_attach)
@@ -1167,6 +1355,20 @@ TP_TEST(test_producer_config_defaults_and_env)
     TP_CHECK_EQ_U(c.progress_bytes_delta, 65536);
     TP_CHECK_EQ_U(c.announce_interval_ns, SEC);
     TP_CHECK_STR(c.control_channel, "aeron:ipc");
+    /* D-69 driver liveness: the consumer's names and defaults */
+    TP_CHECK_STR(c.announce_channel, "aeron:ipc");
+    TP_CHECK_EQ_U(c.announce_stream_id, 1001);
+    TP_CHECK_EQ_U(c.announce_wait_timeout_ns, 0);
+    setenv("PRODUCER_ANNOUNCE_CHANNEL", "aeron:ipc?alias=ann", 1);
+    setenv("PRODUCER_ANNOUNCE_STREAM_ID", "15001", 1);
+    setenv("PRODUCER_ANNOUNCE_WAIT_TIMEOUT_NS", "2000000000", 1);
+    tp_producer_config_init(&c);
+    unsetenv("PRODUCER_ANNOUNCE_CHANNEL");
+    unsetenv("PRODUCER_ANNOUNCE_STREAM_ID");
+    unsetenv("PRODUCER_ANNOUNCE_WAIT_TIMEOUT_NS");
+    TP_CHECK_STR(c.announce_channel, "aeron:ipc?alias=ann");
+    TP_CHECK_EQ_U(c.announce_stream_id, 15001);
+    TP_CHECK_EQ_U(c.announce_wait_timeout_ns, 2 * SEC);
     tp_publish_opts_init(&o);
     TP_CHECK_EQ_U(o.timestamp_ns, TP_NULL_U64);
     TP_CHECK_EQ_U(o.meta_version, TP_NULL_U32);
