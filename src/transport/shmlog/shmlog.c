@@ -438,10 +438,14 @@ static inline int word_valid(const tp_shmlog_t *log, uint64_t w, uint64_t pos)
 static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
 {
     uint64_t *wp = word_at(log, pos);
+    /* The check word first: its store fetches the line exclusive in one coherence round,
+     * where a load first would fetch it shared and the CAS upgrade it in a second. A
+     * recoverer writes the same value (it depends on pos only), so storing it is harmless
+     * even if the region was recovered. */
+    store_check(log, pos);
     uint64_t w = tp_load_acquire_u64(wp);
     if (word_valid(log, w, pos))
         return -1; /* recovered meanwhile */
-    store_check(log, pos);
     /* Release (acq_rel CAS): the check word is visible before the header that it vouches for. */
     return cas_u64(wp, &w, word) ? 0 : -1;
 }
