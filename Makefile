@@ -18,8 +18,10 @@ build:
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# The real system for ~5 s: driver + producer + consumer processes (examples/demo.c). The
+# data-plane-only demo (no driver) is ./$(BUILD)/examples/tp_demo_dataplane.
 demo: build
-	./$(BUILD)/examples/tp_demo_dataplane
+	./$(BUILD)/examples/tp_demo
 
 # ASan+UBSan over every test; TSan over the concurrent parts (label "concurrent").
 asan:

@@ -5,3 +5,4 @@ build=${1:-build}
 echo "# $(date -u +%FT%TZ) $(uname -m) $(nproc) cpus"
 "$build/bench/bench_dataplane" "${@:2}"
 "$build/bench/bench_transport" "${@:2}"
+"$build/bench/bench_e2e"

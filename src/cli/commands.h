@@ -7,7 +7,9 @@
     X("decode", tp_cmd_decode, "decode one SBE message: decode HEX|@FILE")                  \
     X("driver", tp_cmd_driver, "run the driver: driver CONFIG.toml")                         \
     X("config", tp_cmd_config, "validate or print a driver config: config check|dump CONFIG.toml") \
-    X("tap", tp_cmd_tap, "live decode of transport streams: tap --channel C --stream S")
+    X("tap", tp_cmd_tap, "live decode of transport streams: tap --channel C --stream S") \
+    X("producer", tp_cmd_producer, "attach and publish synthetic frames: producer --stream N --size B --rate HZ") \
+    X("consumer", tp_cmd_consumer, "attach and consume frames: consumer --stream N --verify interop [--json]")
 
 #define TP_CLI_ENTRY(name, fn, help) { name, fn, help },
 #define TP_CLI_DECLARE(name, fn, help) int fn(int argc, char **argv);

@@ -305,6 +305,25 @@ static int check_driver_alive(tp_consumer_t *c, uint64_t now_ns)
     return 1;
 }
 
+/* D-50: announced regions came from another driver process than the one holding our lease
+ * (consumer_map.c): the driver restarted, our lease is gone with it although keepalives
+ * raise no error. Give it up and attach to the new driver. */
+static int check_driver_changed(tp_consumer_t *c, uint64_t now_ns)
+{
+    if (!c->driver_changed)
+        return 0;
+    c->driver_changed = false;
+    if (c->state == TP_MAPPING_BACKOFF)
+        return 0;
+    tp_log_warn(TP_CONS_COMPONENT, "stream %" PRIu32 ": regions now come from driver pid %"
+                PRIu64 ", not %" PRIu64 ": driver restarted (D-50), reattaching", c->stream_id,
+                c->map.pid, c->lease_driver_pid);
+    c->driver_restarts++;
+    tp_driver_client_abandon(c->dc); /* detach best effort (D-95 DECISION) */
+    enter_backoff(c, now_ns);
+    return 1;
+}
+
 static int handle_events(tp_consumer_t *c, uint64_t now_ns)
 {
     tp_lease_event_t ev;
@@ -628,6 +647,7 @@ int tp_consumer_do_work(tp_consumer_t *c, uint64_t now_ns)
     if (!c->revoke_pending) /* else the epoch-bumped announce waits for the next round */
         work += poll_control(c, now_ns);
     work += check_driver_alive(c, now_ns);
+    work += check_driver_changed(c, now_ns);
     if (c->state == TP_MAPPING_REMAPPING && now_ns >= c->remap_deadline_ns) {
         /* D-63 REF: drop the mappings again and start another wait of the same length */
         tp_log_info(TP_CONS_COMPONENT, "stream %" PRIu32 ": no announce above epoch %" PRIu64

@@ -83,6 +83,10 @@ struct tp_consumer {
     uint64_t last_announce_ns; /* any announce of our stream: the driver is alive (D-69) */
     uint64_t announce_gap_ns;  /* last interval between two of them (slow announcers) */
     uint64_t driver_silences;  /* times the driver was presumed lost (diagnostic) */
+    uint64_t lease_driver_pid; /* header pid of the epoch mapped from our attach: the driver's */
+    uint64_t lease_epoch;      /* that epoch */
+    bool driver_changed;       /* an announce's regions came from another driver (D-50) */
+    uint64_t driver_restarts;  /* times that made us reattach (diagnostic) */
 
     /* ---- the data plane ---- */
     tp_ring_reader_t reader;

@@ -156,6 +156,17 @@ int tp_cons_map_spec(tp_consumer_t *c, const tp_cons_spec_t *spec, bool check_fr
     if (spec->epoch > c->highest_epoch)
         c->highest_epoch = spec->epoch;
     c->state = TP_MAPPING_MAPPED;
+    /* The driver writes its own pid into every superblock it provisions (W-23, D-9). Regions
+     * mapped from our attach name the driver that holds our lease; regions announced later
+     * by another pid come from a restarted driver that knows nothing of our lease (D-50),
+     * which a producer attach (same driver, new epoch) never causes. */
+    if (!check_fresh) {
+        c->lease_driver_pid = c->map.pid;
+        c->lease_epoch = spec->epoch;
+    } else if (c->lease_driver_pid != 0 && c->map.pid != c->lease_driver_pid &&
+               spec->epoch > c->lease_epoch) {
+        c->driver_changed = true; /* (same epoch, other pid: W-96, handled by remapping) */
+    }
     tp_log_debug(TP_CONS_COMPONENT, "stream %" PRIu32 " mapped epoch %" PRIu64, c->stream_id,
                  spec->epoch);
     return 0;

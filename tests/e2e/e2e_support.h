@@ -1,0 +1,165 @@
+/*
+ * End-to-end test support: a private system (transport dir, SHM dir, driver config with short
+ * timers) and the real executables (`tensorpool driver|producer|consumer`, the examples) as
+ * child processes. Children are registered with tp_test_track_child (SIGKILLed at exit, also
+ * when a test fails) and die with the test process (PR_SET_PDEATHSIG, examples/tp_launch.h);
+ * the directories live under tp_test_tmpdir() (removed at exit).
+ *
+ * Short timers: driver announce 100 ms, keepalive 100 ms, expiry grace 10 (lease ≈ 1 s: short,
+ * but long enough for a loaded 2-core CI machine not to lose healthy leases);
+ * the clients get the matching environment (keepalive 100 ms, attach retry 0.5 s, backoffs
+ * 50..500 ms, announce freshness 1 s, producer driver-silence limit 1 s, hello/QoS 200 ms).
+ */
+#ifndef TP_E2E_SUPPORT_H
+#define TP_E2E_SUPPORT_H
+
+#include <stdarg.h>
+
+#include "tp_launch.h"
+#include "tp_test.h"
+
+#define E2E_CTL 15000u
+#define E2E_STREAM 42u
+
+typedef struct e2e_sys {
+    char dir[512];
+    char transport[600];
+    char shm[600];
+    char cfg[600];
+    char env_dir[700];
+    tp_proc_t driver;
+    unsigned driver_starts;
+} e2e_sys_t;
+
+static inline const char *e2e_bin(void)
+{
+    static char bin[600];
+    snprintf(bin, sizeof bin, "%s/tensorpool", TP_BINARY_DIR);
+    return bin;
+}
+
+/* Private directories + config. nslots header slots, one pool of `stride` bytes. */
+static inline bool e2e_init(e2e_sys_t *s, const char *name, uint32_t nslots, uint32_t stride)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "%s/%s", tp_test_tmpdir(), name);
+    snprintf(s->transport, sizeof s->transport, "%s/transport", s->dir);
+    snprintf(s->shm, sizeof s->shm, "%s/shm", s->dir);
+    snprintf(s->cfg, sizeof s->cfg, "%s/driver.toml", s->dir);
+    snprintf(s->env_dir, sizeof s->env_dir, "TENSORPOOL_DIR=%s", s->transport);
+    if (mkdir(s->dir, 0700) != 0 || mkdir(s->transport, 0700) != 0 || mkdir(s->shm, 0700) != 0)
+        return false;
+    return tp_launch_write_config(s->cfg, s->shm, E2E_CTL, E2E_STREAM, nslots, stride, 100, 100,
+                                  10) == 0;
+}
+
+static inline void e2e_dump(const char *what, const tp_proc_t *p)
+{
+    static char buf[8192];
+    tp_proc_output(p, buf, sizeof buf);
+    printf("---- %s (pid %d, status %d, %s):\n%s\n---- end %s\n", what, (int)p->pid, p->status,
+           p->out, buf, what);
+    fflush(stdout);
+}
+
+/* Start (or restart) the driver; wait until it logs "started". */
+static inline bool e2e_driver_start(e2e_sys_t *s)
+{
+    char out[700];
+    char *envs[] = {s->env_dir, "TP_LOG_LEVEL=info", NULL};
+    char *args[] = {(char *)e2e_bin(), "driver", s->cfg, "--dir", s->transport, NULL};
+    uint64_t end = tp_launch_now_ns() + 10000000000ull;
+    snprintf(out, sizeof out, "%s/driver.%u.log", s->dir, s->driver_starts++);
+    if (tp_proc_start(&s->driver, args, envs, out) != 0)
+        return false;
+    tp_test_track_child(s->driver.pid);
+    while (!tp_proc_output_contains(&s->driver, "started")) {
+        if (tp_proc_poll(&s->driver) || tp_launch_now_ns() > end) {
+            e2e_dump("driver", &s->driver);
+            return false;
+        }
+        tp_launch_sleep_ms(10);
+    }
+    return true;
+}
+
+/* Environment of every client: the transport dir and the short timers. */
+#define E2E_CLIENT_ENV(s)                                                                   \
+    {                                                                                       \
+        (s)->env_dir, "TP_LOG_LEVEL=info", "TP_KEEPALIVE_INTERVAL_NS=100000000",            \
+            "TP_LEASE_PERIOD_NS=1000000000", "TP_ATTACH_TIMEOUT_NS=500000000",               \
+            "TP_ATTACH_BACKOFF_INITIAL_NS=50000000", "TP_ATTACH_BACKOFF_MAX_NS=500000000",  \
+            "PRODUCER_ANNOUNCE_INTERVAL_NS=100000000", "PRODUCER_QOS_INTERVAL_NS=200000000", \
+            "PRODUCER_REATTACH_BACKOFF_NS=50000000",                                        \
+            "PRODUCER_REATTACH_BACKOFF_MAX_NS=500000000",                                   \
+            "PRODUCER_ANNOUNCE_WAIT_TIMEOUT_NS=1000000000",                                 \
+            "CONSUMER_ANNOUNCE_FRESHNESS_NS=1000000000",                                    \
+            "CONSUMER_HELLO_INTERVAL_NS=200000000", "CONSUMER_QOS_INTERVAL_NS=200000000",   \
+            "CONSUMER_REATTACH_BACKOFF_NS=50000000",                                        \
+            "CONSUMER_REATTACH_BACKOFF_MAX_NS=500000000", NULL                              \
+    }
+
+/* Start prog [sub] --dir T --allowed-dir S --control-stream 15000 --stream 42 <extra...>
+ * (NULL-terminated) with output in <dir>/<name>.out. sub NULL: prog is an example program
+ * (path relative to the build dir), else a `tensorpool` subcommand. */
+static inline bool e2e_spawn(e2e_sys_t *s, tp_proc_t *p, const char *name, const char *prog,
+                             const char *sub, ...)
+{
+    char *args[TP_LAUNCH_ARGS_MAX];
+    char *envs[] = E2E_CLIENT_ENV(s);
+    char path[700], out[700];
+    int n = 0;
+    va_list ap;
+    if (sub != NULL)
+        snprintf(path, sizeof path, "%s", e2e_bin());
+    else
+        snprintf(path, sizeof path, "%s/%s", TP_BINARY_DIR, prog);
+    snprintf(out, sizeof out, "%s/%s.out", s->dir, name);
+    args[n++] = path;
+    if (sub != NULL)
+        args[n++] = (char *)sub;
+    args[n++] = "--dir";
+    args[n++] = s->transport;
+    args[n++] = "--allowed-dir";
+    args[n++] = s->shm;
+    args[n++] = "--control-stream";
+    args[n++] = "15000";
+    args[n++] = "--stream";
+    args[n++] = "42";
+    va_start(ap, sub);
+    for (const char *a; (a = va_arg(ap, const char *)) != NULL && n < TP_LAUNCH_ARGS_MAX - 1;)
+        args[n++] = (char *)a;
+    va_end(ap);
+    args[n] = NULL;
+    if (tp_proc_start(p, args, envs, out) != 0)
+        return false;
+    tp_test_track_child(p->pid);
+    return true;
+}
+
+/* The final summary line of a producer/consumer (the line starting with "frames="). Dumps the
+ * output and returns false when there is none. */
+static inline bool e2e_summary(const char *what, const tp_proc_t *p, char *line, size_t cap)
+{
+    if (tp_proc_summary(p, "frames=", line, cap) == 0) {
+        printf("%s: %s\n", what, line);
+        fflush(stdout);
+        return true;
+    }
+    e2e_dump(what, p);
+    return false;
+}
+
+/* Wait until the output of p contains needle (or timeout). */
+static inline bool e2e_wait_output(const tp_proc_t *p, const char *needle, unsigned timeout_ms)
+{
+    uint64_t end = tp_launch_now_ns() + (uint64_t)timeout_ms * 1000000ull;
+    while (!tp_proc_output_contains(p, needle)) {
+        if (tp_launch_now_ns() > end)
+            return false;
+        tp_launch_sleep_ms(10);
+    }
+    return true;
+}
+
+#endif
