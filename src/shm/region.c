@@ -300,7 +300,7 @@ static int create_in_dir(tp_region_t *out, int dirfd, const char *name, const ch
                          const tp_region_create_opts_t *o)
 {
     struct stat st;
-    uint64_t page, map_size;
+    uint64_t page = 0, map_size;
     int fd = open_region_file(dirfd, name, path);
 
     if (fd < 0)
@@ -336,7 +336,7 @@ int tp_region_create(tp_region_t *out, const char *path, const tp_superblock_t *
     tp_superblock_t s;
     char dir[TP_REGION_PATH_MAX];
     const char *name;
-    uint64_t size;
+    uint64_t size = 0;
     int dirfd, rc;
 
     if (out == NULL || path == NULL || sb == NULL)
@@ -364,7 +364,7 @@ int tp_region_create(tp_region_t *out, const char *path, const tp_superblock_t *
 static int map_opened(tp_region_t *out, int fd, const struct stat *st, uint64_t size,
                       const tp_region_uri_t *u, const tp_region_expect_t *e, bool writable)
 {
-    uint64_t page;
+    uint64_t page = 0;
     void *p;
 
     /* W-12/W-179: the file must hold the whole geometry, or touching it would SIGBUS. */
@@ -396,7 +396,7 @@ int tp_region_map_hooked(tp_region_t *out, const char *uri, size_t uri_len,
 {
     tp_region_uri_t u;
     struct stat st;
-    uint64_t size;
+    uint64_t size = 0;
     int fd, rc;
 
     if (out == NULL || uri == NULL || expect == NULL)
