@@ -35,8 +35,12 @@ typedef struct shared {
     uint64_t back_pressured[NPUB];
     uint64_t pads_seen;            /* publications that returned a position after a wrap */
     int pub_err[NPUB];
+    int64_t pub_rc[NPUB];          /* diagnostics: the result that stopped a publisher */
+    uint64_t pub_err_ns[NPUB];
     tt_collect_t got[NSUB];
     int sub_err[NSUB];
+    char sub_msg[NSUB][160];       /* diagnostics: why a subscriber's poll failed */
+    uint64_t sub_err_ns[NSUB];
     uint64_t sub_position[NSUB];
     uint64_t sub_lost[NSUB];
 } shared_t;
@@ -111,6 +115,8 @@ static void publisher(shared_t *sh, int id)
             sched_yield();
         } else {
             sh->pub_err[id] = 4;
+            sh->pub_rc[id] = r;
+            sh->pub_err_ns[id] = tt_now();
             break;
         }
     }
@@ -146,6 +152,8 @@ static void subscriber(shared_t *sh, int id)
         int n = tp_subscription_poll(s, tt_collect_handler, c, 1 + id * 7);
         if (n < 0) {
             sh->sub_err[id] = 3; /* lapped: a live subscriber must never be */
+            snprintf(sh->sub_msg[id], sizeof sh->sub_msg[id], "%s", tp_errmsg());
+            sh->sub_err_ns[id] = tt_now();
             break;
         }
         if (n == 0)
@@ -176,6 +184,14 @@ static void *sub_thread(void *a)
 static void check_results(shared_t *sh)
 {
     uint64_t want = (uint64_t)sh->per_pub * NPUB, bp = 0, ab = 0;
+    for (int i = 0; i < NPUB; i++)
+        if (sh->pub_err[i] == 4)
+            fprintf(stderr, "  publisher %d stopped on result %lld at t=%llu ns\n", i,
+                    (long long)sh->pub_rc[i], (unsigned long long)sh->pub_err_ns[i]);
+    for (int j = 0; j < NSUB; j++)
+        if (sh->sub_err[j] == 3)
+            fprintf(stderr, "  subscriber %d poll failed at t=%llu ns: %s\n", j,
+                    (unsigned long long)sh->sub_err_ns[j], sh->sub_msg[j]);
     for (int i = 0; i < NPUB; i++) {
         TP_CHECK_EQ_I(sh->pub_err[i], 0);
         TP_CHECK_EQ_U(sh->sent[i], sh->per_pub);
