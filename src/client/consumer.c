@@ -23,6 +23,12 @@
 #include "util/clock.h"
 #include "util/endian.h"
 #include "util/error.h"
+#include "util/env.h"
+
+#define env_u32(name, v) tp_env_u32(TP_CONS_COMPONENT, name, v)
+#define env_u64(name, v) tp_env_u64(TP_CONS_COMPONENT, name, v, UINT64_MAX)
+#define env_bool(name, v) tp_env_bool(TP_CONS_COMPONENT, name, v)
+#define env_str(name, dst, cap) tp_env_str(TP_CONS_COMPONENT, name, dst, cap)
 #include "util/log.h"
 
 _Static_assert(TP_POOLS_MAX == TP_POOLS_PER_STREAM_MAX, "pool limits agree");
@@ -32,60 +38,6 @@ _Static_assert(TP_ALLOWED_DIRS_MAX == TP_CONTEXT_ALLOWED_DIRS_MAX, "allowed dir 
 #define POLL_BATCH 256 /* limit 0: one batch */
 
 /* ---- configuration (defaults per WIRE W-180/W-181, environment per D-89) -------------------- */
-
-static void env_u32(const char *name, uint32_t *v)
-{
-    const char *s = getenv(name);
-    char *end;
-    unsigned long long x;
-    if (s == NULL || *s == '\0')
-        return;
-    errno = 0;
-    x = strtoull(s, &end, 0);
-    if (errno != 0 || *end != '\0' || x > UINT32_MAX || s[0] == '-')
-        tp_log_warn(TP_CONS_COMPONENT, "ignoring %s=%s: not a u32", name, s);
-    else
-        *v = (uint32_t)x;
-}
-
-static void env_u64(const char *name, uint64_t *v)
-{
-    const char *s = getenv(name);
-    char *end;
-    unsigned long long x;
-    if (s == NULL || *s == '\0')
-        return;
-    errno = 0;
-    x = strtoull(s, &end, 0);
-    if (errno != 0 || *end != '\0' || s[0] == '-')
-        tp_log_warn(TP_CONS_COMPONENT, "ignoring %s=%s: not a u64", name, s);
-    else
-        *v = (uint64_t)x;
-}
-
-static void env_bool(const char *name, int *v)
-{
-    const char *s = getenv(name);
-    if (s == NULL || *s == '\0')
-        return;
-    if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes"))
-        *v = 1;
-    else if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no"))
-        *v = 0;
-    else
-        tp_log_warn(TP_CONS_COMPONENT, "ignoring %s=%s: not a boolean", name, s);
-}
-
-static void env_str(const char *name, char *dst, size_t cap)
-{
-    const char *s = getenv(name);
-    if (s == NULL)
-        return;
-    if (strlen(s) >= cap)
-        tp_log_warn(TP_CONS_COMPONENT, "ignoring %s: longer than %zu bytes", name, cap - 1);
-    else
-        memcpy(dst, s, strlen(s) + 1);
-}
 
 void tp_consumer_config_init(tp_consumer_config_t *cfg)
 {

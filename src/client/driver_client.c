@@ -19,9 +19,13 @@
 #include <unistd.h>
 
 #include "util/clock.h"
+#include "util/env.h"
 #include "util/log.h"
 
 #define COMPONENT "driver-client"
+
+#define env_u64(name, v) tp_env_u64(COMPONENT, name, v, UINT64_MAX)
+#define env_u32(name, v) tp_env_u32(COMPONENT, name, v)
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
@@ -188,32 +192,6 @@ void tp_dc_end_lease(tp_driver_client_t *dc, tp_lease_state_t state, tp_lease_ev
 }
 
 /* ---- configuration -------------------------------------------------------------------------- */
-
-static void env_u64(const char *name, uint64_t *v)
-{
-    const char *s = getenv(name);
-    char *end;
-    unsigned long long x;
-    if (s == NULL || *s == '\0')
-        return;
-    errno = 0;
-    x = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || s[0] == '-') {
-        tp_log_warn(COMPONENT, "%s='%s' is not a number: ignored", name, s);
-        return;
-    }
-    *v = (uint64_t)x;
-}
-
-static void env_u32(const char *name, uint32_t *v)
-{
-    uint64_t x = *v;
-    env_u64(name, &x);
-    if (x > UINT32_MAX)
-        tp_log_warn(COMPONENT, "%s is out of range: ignored", name);
-    else
-        *v = (uint32_t)x;
-}
 
 void tp_driver_client_config_init(tp_driver_client_config_t *cfg)
 {

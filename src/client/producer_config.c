@@ -12,42 +12,13 @@
 #include "util/error.h"
 #include "util/log.h"
 
+#include "util/env.h"
+
+#define env_u32(name, v) tp_env_u32(TP_PROD_COMPONENT, name, v)
+#define env_u64(name, v, max) tp_env_u64(TP_PROD_COMPONENT, name, v, max)
+#define env_str(name, dst, cap) tp_env_str(TP_PROD_COMPONENT, name, dst, cap)
+
 /* ---- configuration ------------------------------------------------------------------------- */
-
-static void env_u64(const char *name, uint64_t *dst, uint64_t max)
-{
-    const char *s = getenv(name);
-    char *end = NULL;
-    unsigned long long v;
-    if (s == NULL || *s == '\0')
-        return;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v > max) {
-        tp_log_warn(TP_PROD_COMPONENT, "ignoring malformed %s=%s", name, s);
-        return;
-    }
-    *dst = v;
-}
-
-static void env_u32(const char *name, uint32_t *dst)
-{
-    uint64_t v = *dst;
-    env_u64(name, &v, UINT32_MAX);
-    *dst = (uint32_t)v;
-}
-
-static void env_str(const char *name, char *dst, size_t cap)
-{
-    const char *s = getenv(name);
-    if (s == NULL)
-        return;
-    if (strlen(s) >= cap) {
-        tp_log_warn(TP_PROD_COMPONENT, "ignoring %s: longer than %zu bytes", name, cap - 1);
-        return;
-    }
-    memcpy(dst, s, strlen(s) + 1);
-}
 
 void tp_producer_config_init(tp_producer_config_t *cfg)
 {
