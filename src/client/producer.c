@@ -493,7 +493,9 @@ int tp_producer_publish(tp_producer_t *p, tp_reservation_t *r, uint32_t len,
     r->priv_gen_ = 0;
     p->stats.frames_published++;
     p->stats.bytes_published += len;
-    advance_prefix(p, now); /* W-65 step 7, in seq order */
+    /* W-65 step 7, in seq order. W-124: the descriptor carries the clock read after the
+     * commit (the publish time), not the header time taken above. */
+    advance_prefix(p, p->cfg.descriptor_timestamps ? tp_client_now_ns(p->client) : now);
     return 0;
 }
 

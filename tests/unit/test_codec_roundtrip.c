@@ -5,6 +5,13 @@
 
 #include "tp_test.h"
 
+/* gcc 12 at -O3 inlines the whole nested-group encoder into the discovery test and then
+ * reports a 4-byte store "at offset [65533, 65536]" of `out`: a false positive (every store is
+ * bounds-checked by tp_sbe_room first; ASan runs this test without complaint). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#endif
+
 #include "../codec/msggen.h"
 
 #define ITERATIONS 500
