@@ -251,6 +251,7 @@ typedef struct tp_consumer_stats {
     uint64_t drops_gap;             /* W-147: seq − last_seq_seen − 1 per gap (W-75 step 12) */
     uint64_t drops_late;            /* W-147: every seqlock/header/payload validation failure */
     uint64_t drops_by_reason[TP_DROP_REASONS_MAX]; /* split of drops_late, see drop reasons */
+    uint64_t lapped_reads;          /* delivered frames overwritten before the handler returned */
     uint64_t gap_resyncs;           /* gaps > max_outstanding_seq_gap: tracking reset (W-149) */
     uint64_t epoch_mismatches;      /* descriptors of another epoch ignored (W-120) */
     uint64_t seq_regressions;       /* seq went backwards in one epoch → remap (W-150) */

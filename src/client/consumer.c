@@ -360,6 +360,34 @@ static inline int decode_descriptor(const uint8_t *msg, size_t len,
     return 1;
 }
 
+/* Catch-up (DECISION, not in the reference). v1.2 has no back-pressure from consumers: a
+ * consumer slower than its producer falls behind until every frame it starts reading is
+ * overwritten under it, and it would accept almost nothing (reading 640 KiB that turns out
+ * torn, frame after frame). Once a read has been lapped, the consumer enters catch-up for
+ * nslots frames: before delivering frame seq of CATCHUP_MIN_BYTES or more it peeks at the
+ * slot of seq + nslots - guard (guard = nslots / 4): if the producer has already begun that
+ * frame, it laps seq within guard frames, so seq is skipped with its payload unread
+ * (TP_DROP_BEHIND, a drops_late). The skips run through the stale backlog at the cost of one
+ * header load each, and the consumer resumes guard frames behind the producer's head with
+ * time to read. Small frames are read faster than a slot header can be peeked: they are left
+ * to the ordinary checks. A consumer that keeps up never enters catch-up and pays nothing. */
+#define CATCHUP_MIN_SLOTS 8u
+#define CATCHUP_MIN_BYTES 4096u
+
+static inline bool about_to_be_lapped(const tp_consumer_t *c, uint64_t seq)
+{
+    uint32_t nslots = c->map.ring.nslots;
+    uint64_t ahead = seq + nslots - nslots / 4;
+    uint64_t w = tp_slot_seq_commit_load(tp_ring_slot(&c->map.ring, ahead));
+    return (w >> 1) >= ahead;
+}
+
+static inline void note_lapped(tp_consumer_t *c)
+{
+    if (c->map.ring.nslots >= CATCHUP_MIN_SLOTS)
+        c->catchup = c->map.ring.nslots;
+}
+
 static void on_descriptor(void *clientd, const uint8_t *msg, size_t len)
 {
     tp_consumer_t *c = clientd;
@@ -395,6 +423,14 @@ static void on_descriptor(void *clientd, const uint8_t *msg, size_t len)
     if (rc != TP_DROP_NONE) {
         c->st.drops_late++;
         c->st.drops_by_reason[rc]++;
+        if (rc == TP_DROP_NOT_COMMITTED || rc == TP_DROP_COMMIT_CHANGED ||
+            rc == TP_DROP_SEQ_MISMATCH)
+            note_lapped(c); /* overwritten before we got to it */
+        return;
+    }
+    if (c->catchup != 0 && v.len >= CATCHUP_MIN_BYTES && about_to_be_lapped(c, d.seq)) {
+        c->st.drops_late++;
+        c->st.drops_by_reason[TP_DROP_BEHIND]++;
         return;
     }
     if (gate_late) { /* step 7: SlotHeader time, else the local clock */
@@ -411,6 +447,13 @@ static void on_descriptor(void *clientd, const uint8_t *msg, size_t len)
     c->st.frames++;
     c->delivered++;
     c->on_frame(c->on_frame_clientd, &f);
+    /* The slot line is in our cache from the read: this costs nothing unless it was lapped. */
+    if (!tp_ring_frame_intact(&v)) {
+        c->st.lapped_reads++;
+        note_lapped(c);
+    } else if (c->catchup != 0) {
+        c->catchup--;
+    }
 }
 
 int tp_consumer_poll(tp_consumer_t *c, tp_frame_handler_t on_frame, void *clientd, int limit)

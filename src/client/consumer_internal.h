@@ -93,6 +93,7 @@ struct tp_consumer {
     uint64_t *last_commit;    /* W-69 memory, last_commit_cap words */
     uint32_t last_commit_cap;
     bool tracking;            /* W-75 step 12: sequence tracking started */
+    uint32_t catchup;         /* frames left in catch-up mode (a read was lapped recently) */
     uint64_t last_rate_ns;    /* W-75 step 3 */
     uint32_t mode;            /* in effect (cfg, then ConsumerConfig) */
     tp_frame_handler_t on_frame; /* during poll */

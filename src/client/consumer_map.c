@@ -148,6 +148,7 @@ int tp_cons_map_spec(tp_consumer_t *c, const tp_cons_spec_t *spec, bool check_fr
     if (&c->spec != spec)
         memcpy(&c->spec, spec, sizeof c->spec);
     tp_ring_reader_init(&c->reader, &c->map.ring, &c->map.pool_set, c->last_commit);
+    c->catchup = 0;
     reset_tracking(c); /* W-159 */
     c->unmap_pending = false;
     if (c->ever_mapped)

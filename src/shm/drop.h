@@ -28,7 +28,8 @@
     X(TP_DROP_STRIDES, 13, "W-44/W-45", "negative, overlapping or mis-ordered strides")        \
     X(TP_DROP_PROGRESS, 14, "W-47/W-48", "progress unit unknown or progress stride mismatch")  \
     X(TP_DROP_POOL_UNKNOWN, 15, "W-61", "pool_id names no mapped pool")                        \
-    X(TP_DROP_LENGTH, 16, "W-60", "values_len_bytes > pool stride_bytes")
+    X(TP_DROP_LENGTH, 16, "W-60", "values_len_bytes > pool stride_bytes")                     \
+    X(TP_DROP_BEHIND, 17, "DECISION", "consumer behind: the producer laps this slot within the guard; skipped unread")
 
 typedef enum tp_drop_reason {
 #define TP_DROP_ENUM(name, value, rule, desc) name = value,

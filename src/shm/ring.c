@@ -37,7 +37,7 @@ const char *tp_drop_reason_key(int reason)
     static const char *const keys[TP_DROP_COUNT] = {
         "accepted", "not_committed", "bad_embedded_header", "commit_changed", "commit_word",
         "stale_slot", "seq_mismatch", "payload_slot", "payload_offset", "dtype", "major_order",
-        "ndims", "dims", "strides", "progress", "pool_unknown", "length",
+        "ndims", "dims", "strides", "progress", "pool_unknown", "length", "behind",
     };
     return reason >= 0 && reason < TP_DROP_COUNT ? keys[reason] : "invalid";
 }

@@ -959,6 +959,63 @@ TP_TEST(test_client_consumer_w074_copy_and_intact_after_overwrite)
     env_free(e);
 }
 
+/* Catch-up (DECISION, consumer.c): a consumer that finds a frame overwritten before it got to
+ * it skips, payload unread, every frame of >= 4 KiB the producer will lap within nslots/4
+ * frames, and resumes close enough to the head to read. 8 slots, guard 2: after 20 frames
+ * unpolled, seq 0..11 are found overwritten (seq_mismatch: their slots hold 12..19), 12 and
+ * 13 are skipped as "behind" (frames 18 and 19 are already written: they would be lapped
+ * within two frames), 14..19 are delivered intact.
+ * Small frames are never peeked. A frame lapped while the handler holds it counts in
+ * lapped_reads. */
+TP_TEST(test_client_consumer_catchup_skips_frames_about_to_be_lapped)
+{
+    env_t *e = env_up(NULL, NULL);
+    tp_consumer_stats_t st;
+    TP_ASSERT(e != NULL);
+    TP_ASSERT(e->ring.nslots == 8);
+    for (uint64_t s = 0; s < 20; s++)
+        produce_ts(e, s, 4096, e->h->now, e->h->now);
+    TP_CHECK_EQ_I(poll_all(e), 6);
+    for (int i = 0; i < e->got.n; i++) {
+        TP_CHECK_EQ_U(e->got.f[i].seq, 14 + (uint64_t)i);
+        TP_CHECK(e->got.intact[i]);
+        TP_CHECK(e->got.pattern_ok[i]);
+    }
+    st = stats(e);
+    TP_CHECK_EQ_U(st.drops_by_reason[TP_DROP_SEQ_MISMATCH], 12);
+    TP_CHECK_EQ_U(st.drops_by_reason[TP_DROP_BEHIND], 2);
+    TP_CHECK_EQ_U(st.drops_late, 14);
+    TP_CHECK_EQ_U(st.lapped_reads, 0);
+    TP_CHECK_EQ_U(st.last_seq_seen, 19);
+
+    /* keeping up again: once nslots frames were read intact, no more peeking or skipping */
+    for (uint64_t s = 20; s < 30; s++) {
+        produce_ts(e, s, 4096, e->h->now, e->h->now);
+        TP_CHECK_EQ_I(poll_all(e), 1);
+    }
+    TP_CHECK_EQ_U(stats(e).drops_by_reason[TP_DROP_BEHIND], 2);
+    TP_CHECK_EQ_U(e->c->catchup, 0);
+
+    /* small frames in catch-up: only the ordinary checks (30..33 overwritten, 34..41 read) */
+    e->c->catchup = 8;
+    for (uint64_t s = 30; s < 42; s++)
+        produce(e, s);
+    TP_CHECK_EQ_I(poll_all(e), 8);
+    TP_CHECK_EQ_U(stats(e).drops_by_reason[TP_DROP_BEHIND], 2);
+    TP_CHECK_EQ_U(e->c->catchup, 0);
+
+    /* lapped while the handler holds the view: counted, and catch-up starts again */
+    e->got.ring = &e->ring;
+    e->got.ps = &e->ps;
+    e->got.overwrite = 1;
+    produce(e, 42);
+    TP_CHECK_EQ_I(poll_all(e), 1);
+    TP_CHECK_EQ_I(e->got.intact[e->got.n - 1], 0);
+    TP_CHECK_EQ_U(stats(e).lapped_reads, 1);
+    TP_CHECK_EQ_U(e->c->catchup, 8);
+    env_free(e);
+}
+
 TP_TEST(test_client_consumer_d059_own_lease_lost_reattaches)
 {
     env_t *e = env_up(NULL, NULL);
