@@ -25,7 +25,10 @@
  *
  * Producer and consumers are pinned to different CPUs when there are at least two (the
  * producer on the last allowed CPU, consumers round-robin on the others); the driver is not
- * pinned (it sleeps between announces). Output: key=value lines, or one JSON object (--json).
+ * pinned (it sleeps between announces). The run is hermetic: environment overrides of the
+ * driver and the clients (DRIVER_*, SHM_*, POLICIES_*, TP_* but TP_LOG_LEVEL, PRODUCER_*,
+ * CONSUMER_*, AERON_DIR, TENSORPOOL_DIR) are ignored. Output: key=value lines, or one JSON
+ * object (--json).
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
@@ -804,6 +807,33 @@ static int phase_latency(double rtt)
     return 0;
 }
 
+/* The bench is hermetic: the driver it starts reads only the config written here, and its
+ * clients only the settings made here. Environment overrides of the driver (D-89: DRIVER_*,
+ * SHM_*, POLICIES_* and their aliases) and of the clients (TP_*, PRODUCER_*, CONSUMER_*) would
+ * otherwise leak in, e.g. a SHM_BASE_DIR pointing the "private" driver at a running one. */
+static void clear_overrides(void)
+{
+    static const char *const prefixes[] = {"DRIVER_", "SHM_", "POLICIES_", "PRODUCER_",
+                                           "CONSUMER_", "TP_", "AERON_DIR=",
+                                           "LAUNCH_MEDIA_DRIVER=", "TENSORPOOL_DIR="};
+    extern char **environ;
+    char name[256];
+    for (size_t i = 0; environ != NULL && environ[i] != NULL;) {
+        const char *e = environ[i], *eq = strchr(e, '=');
+        bool drop = false;
+        for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0] && !drop; k++)
+            drop = strncmp(e, prefixes[k], strlen(prefixes[k])) == 0 &&
+                   strncmp(e, "TP_LOG_LEVEL=", 13) != 0;
+        if (drop && eq != NULL && (size_t)(eq - e) < sizeof name) {
+            memcpy(name, e, (size_t)(eq - e));
+            name[eq - e] = '\0';
+            unsetenv(name); /* environ shifts down: look at index i again */
+            continue;
+        }
+        i++;
+    }
+}
+
 int tp_cmd_bench(int argc, char **argv)
 {
     double memcpy_fps = 0, handoff_fps = 0, rtt = 0;
@@ -811,6 +841,7 @@ int tp_cmd_bench(int argc, char **argv)
     if (rc != 0)
         return rc > 0 ? 0 : 2;
     tp_cli_install_signals();
+    clear_overrides();
     setenv("TP_LOG_LEVEL", "warn", 0); /* the clients' info lines would interleave the table */
     find_cpus();
     g_sh = mmap(NULL, sizeof *g_sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
