@@ -7,7 +7,11 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all build test demo asan tsan sanitize fuzz fuzz-run bench stress regen clean
+PREFIX     ?= /usr/local
+REL_BUILD  ?= build-release
+
+.PHONY: all build test demo asan tsan sanitize fuzz fuzz-run bench stress regen clean \
+        install uninstall release
 
 all: build
 
@@ -22,6 +26,26 @@ test: build
 # data-plane-only demo (no driver) is ./$(BUILD)/examples/tp_demo_dataplane.
 demo: build
 	./$(BUILD)/examples/tp_demo
+
+# Library, headers, CLI, pkg-config file and CMake package under PREFIX (DESTDIR honoured);
+# docs/install.md. The installed paths (with DESTDIR, which CMake's manifest leaves out) are
+# kept for `make uninstall`.
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+	sed 's|^|$(DESTDIR)|' $(BUILD)/install_manifest.txt > $(BUILD)/installed_files.txt
+
+uninstall:
+	@test -f $(BUILD)/installed_files.txt || { echo "nothing installed from $(BUILD)"; exit 1; }
+	xargs rm -f < $(BUILD)/installed_files.txt
+	-grep '/tensorpool/[^/]*$$' $(BUILD)/installed_files.txt | xargs -n1 dirname | sort -u | \
+	    xargs rmdir --ignore-fail-on-non-empty 2>/dev/null
+	rm -f $(BUILD)/installed_files.txt
+
+# The optimised build (-O3) of the whole tree, warning-free under -Werror, and its tests.
+release:
+	@cmake -S . -B $(REL_BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build $(REL_BUILD) -j$(JOBS)
+	cd $(REL_BUILD) && ctest --output-on-failure -j$(JOBS)
 
 # ASan+UBSan over every test; TSan over the concurrent parts (label "concurrent").
 asan:
@@ -57,4 +81,4 @@ regen:
 	python3 tools/sbe_gen.py --out src/codec/gen schemas/*.xml
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(REL_BUILD)

@@ -16,6 +16,7 @@
 
 #include <stdint.h>
 
+#include "tensorpool/export.h"
 #include "tensorpool/context.h"
 
 #ifdef __cplusplus
@@ -28,12 +29,12 @@ typedef struct tp_client tp_client_t;
  * needed), canonicalises the allowed SHM directories. ctx must outlive the client.
  * *out is owned by the caller until tp_client_close(). Returns 0, or -1 (TP_EIO, TP_EPATH,
  * TP_ENOMEM, TP_ECONFIG). */
-int tp_client_init(tp_client_t **out, tp_context_t *ctx);
+TP_API int tp_client_init(tp_client_t **out, tp_context_t *ctx);
 
 /* Close the client: closes every driver client, producer and consumer still open on it (as
  * their own *_close would, detaching leases best effort), then the transport. Handles created
  * from it are invalid afterwards. NULL is a no-op. Same thread as the duty cycle. */
-void tp_client_close(tp_client_t *client);
+TP_API void tp_client_close(tp_client_t *client);
 
 /* One bounded, non-blocking duty cycle: transport heartbeats; poll the driver control
  * stream(s) once (at most 64 messages each) and dispatch attach/detach responses,
@@ -42,13 +43,13 @@ void tp_client_close(tp_client_t *client);
  * retries/backoff. now_ns comes from the context clock. Returns the amount of work done
  * (0 = idle), or -1 only for an error that makes the client unusable (transport closed:
  * TP_ECLOSED). Per-lease trouble never returns -1 here; it shows in the lease state. */
-int tp_client_do_work(tp_client_t *client, uint64_t now_ns);
+TP_API int tp_client_do_work(tp_client_t *client, uint64_t now_ns);
 
 /* The context clock (tp_context_now_ns of the client's context). */
-uint64_t tp_client_now_ns(const tp_client_t *client);
+TP_API uint64_t tp_client_now_ns(const tp_client_t *client);
 
 /* The context the client was opened with (borrowed). */
-tp_context_t *tp_client_context(const tp_client_t *client);
+TP_API tp_context_t *tp_client_context(const tp_client_t *client);
 
 #ifdef __cplusplus
 }

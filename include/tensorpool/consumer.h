@@ -36,6 +36,12 @@
  * One deviation from W-75 in RATE_LIMITED mode with a null descriptor timestamp: a frame that
  * fails steps 8-11 counts in drops_late even if the step-7 gate would have skipped it (the
  * slot's timestamp is only known for frames that validate).
+ * Catch-up (DECISION): after a read was lapped (a frame found overwritten, or overwritten
+ * while the handler held it: lapped_reads), for the next nslots frames a frame of 4 KiB or
+ * more whose slot the producer will reach within nslots/4 frames is skipped with its payload
+ * unread (drops_late, reason "behind"), so a consumer slower than its producer reads the
+ * frames it can finish instead of frames that tear under it. A consumer that keeps up never
+ * skips.
  *
  * Threading: all calls on the thread of the consumer's tp_client_t. Hot path (poll) makes
  * no system call, takes no lock, allocates nothing.
@@ -46,6 +52,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensorpool/export.h"
 #include "tensorpool/client.h"
 #include "tensorpool/driver_client.h"
 #include "tensorpool/types.h"
@@ -168,7 +175,7 @@ typedef struct tp_consumer_config {
 } tp_consumer_config_t;
 
 /* Fill the defaults, then the environment. Never fails (bad values are logged and ignored). */
-void tp_consumer_config_init(tp_consumer_config_t *cfg);
+TP_API void tp_consumer_config_init(tp_consumer_config_t *cfg);
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
@@ -184,12 +191,12 @@ void tp_consumer_config_init(tp_consumer_config_t *cfg);
  * left alone: it is not the consumer's to give up, or the caller may retry with a corrected
  * configuration. *out is owned by the caller until tp_consumer_close. Not a hot path
  * (allocates). */
-int tp_consumer_init_from_attach(tp_consumer_t **out, const tp_consumer_config_t *cfg,
-                                 const tp_attach_t *att, tp_driver_client_t *dc);
+TP_API int tp_consumer_init_from_attach(tp_consumer_t **out, const tp_consumer_config_t *cfg,
+                                        const tp_attach_t *att, tp_driver_client_t *dc);
 
 /* Send a final QosConsumer, close the streams, unmap, release dc (which keeps its lease).
  * Every tp_frame_t of this consumer is invalid afterwards. NULL is a no-op. */
-void tp_consumer_close(tp_consumer_t *c);
+TP_API void tp_consumer_close(tp_consumer_t *c);
 
 /* ---- reading ------------------------------------------------------------------------------- */
 
@@ -207,7 +214,8 @@ void tp_consumer_close(tp_consumer_t *c);
  * unmapped by the next tp_consumer_do_work, so views handed out earlier in this call stay
  * readable until then. The only clock read on this path is the step-7 fallback (RATE_LIMITED
  * with neither a descriptor nor a slot timestamp): the context clock. */
-int tp_consumer_poll(tp_consumer_t *c, tp_frame_handler_t on_frame, void *clientd, int limit);
+TP_API int tp_consumer_poll(tp_consumer_t *c, tp_frame_handler_t on_frame, void *clientd,
+                            int limit);
 
 /* ---- duty cycle and state ------------------------------------------------------------------- */
 
@@ -217,7 +225,7 @@ int tp_consumer_poll(tp_consumer_t *c, tp_frame_handler_t on_frame, void *client
  * FrameProgress and metadata (callbacks); ConsumerHello and QosConsumer at their cadences;
  * announce-wait timeout. now_ns from the context clock. Returns the work count, or -1 only when
  * the consumer is unusable (TP_ECLOSED). */
-int tp_consumer_do_work(tp_consumer_t *c, uint64_t now_ns);
+TP_API int tp_consumer_do_work(tp_consumer_t *c, uint64_t now_ns);
 
 typedef enum tp_mapping_state {
     TP_MAPPING_UNMAPPED = 0,
@@ -228,22 +236,22 @@ typedef enum tp_mapping_state {
 } tp_mapping_state_t;
 
 /* "MAPPED", ...; static storage. */
-const char *tp_mapping_state_name(int state);
+TP_API const char *tp_mapping_state_name(int state);
 
-tp_mapping_state_t tp_consumer_mapping_state(const tp_consumer_t *c);
+TP_API tp_mapping_state_t tp_consumer_mapping_state(const tp_consumer_t *c);
 
 /* Epoch of the current mapping, 0 when not mapped. */
-uint64_t tp_consumer_epoch(const tp_consumer_t *c);
+TP_API uint64_t tp_consumer_epoch(const tp_consumer_t *c);
 
 /* The consumer id in use (the random one when configured 0). */
-uint32_t tp_consumer_id(const tp_consumer_t *c);
+TP_API uint32_t tp_consumer_id(const tp_consumer_t *c);
 
 /* payload_fallback_uri of the ConsumerConfig in force ("" if none). Owned by c; valid until
  * the next do_work/close. */
-const char *tp_consumer_fallback_uri(const tp_consumer_t *c);
+TP_API const char *tp_consumer_fallback_uri(const tp_consumer_t *c);
 
 /* Counter snapshot. Always succeeds. */
-void tp_consumer_get_stats(const tp_consumer_t *c, tp_consumer_stats_t *out);
+TP_API void tp_consumer_get_stats(const tp_consumer_t *c, tp_consumer_stats_t *out);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,7 @@
 
 #include <stdint.h>
 
+#include "tensorpool/export.h"
 #include "tensorpool/client.h"
 #include "tensorpool/types.h"
 
@@ -64,24 +65,24 @@ typedef struct tp_driver_client_config {
 
 /* Fill every default above, then apply the environment variables (read once, here). Never
  * fails; a malformed environment value is ignored with a warning in the log. */
-void tp_driver_client_config_init(tp_driver_client_config_t *cfg);
+TP_API void tp_driver_client_config_init(tp_driver_client_config_t *cfg);
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
 /* DESIGN §4 shorthand: config defaults + the given channel, stream, client id (0 = auto) and
  * role. channel is copied. *out is owned by the caller until tp_driver_client_close() (or
  * tp_client_close of `client`). Returns 0 or -1 (TP_EINVAL, TP_ECHANNEL, TP_ENOMEM). */
-int tp_driver_client_init(tp_driver_client_t **out, tp_client_t *client, const char *channel,
-                          uint32_t stream_id, uint32_t client_id, tp_role_t role);
+TP_API int tp_driver_client_init(tp_driver_client_t **out, tp_client_t *client, const char *channel,
+                                 uint32_t stream_id, uint32_t client_id, tp_role_t role);
 
 /* Same with a full configuration (copied). */
-int tp_driver_client_init_config(tp_driver_client_t **out, tp_client_t *client,
-                                 const tp_driver_client_config_t *cfg);
+TP_API int tp_driver_client_init_config(tp_driver_client_t **out, tp_client_t *client,
+                                        const tp_driver_client_config_t *cfg);
 
 /* Give the lease up best effort (ShmDetachRequest without waiting, D-95) if one is held,
  * then free. A producer/consumer initialised from dc must be closed first (TP_ESTATE is logged
  * and dc is left open otherwise). NULL is a no-op; closing twice is a no-op. */
-void tp_driver_client_close(tp_driver_client_t *dc);
+TP_API void tp_driver_client_close(tp_driver_client_t *dc);
 
 /* ---- attach (D-11..D-28, D-80..D-82, D-95) ----------------------------------------------- */
 
@@ -95,7 +96,7 @@ typedef struct tp_attach_request {
 } tp_attach_request_t;
 
 /* Defaults as commented above (stream_id 0: the caller must set it). */
-void tp_attach_request_init(tp_attach_request_t *req);
+TP_API void tp_attach_request_init(tp_attach_request_t *req);
 
 typedef struct tp_attach_pool {
     uint16_t pool_id;
@@ -134,7 +135,7 @@ typedef struct tp_attach {
  * the first attempt, seeded as (client_id << 32) | random low half (D-80; bit 31 of the id is
  * left out of the high half, so handles are always > 0) — or -1 (TP_ESTATE: a lease is held or an attach is in flight; TP_EINVAL; TP_EIO when the
  * request cannot be offered). Only one attach may be in flight per driver client. */
-int64_t tp_driver_client_send_attach(tp_driver_client_t *dc, const tp_attach_request_t *req);
+TP_API int64_t tp_driver_client_send_attach(tp_driver_client_t *dc, const tp_attach_request_t *req);
 
 /* Poll the attach request `id` (runs the client's duty cycle itself, so a bare wait loop
  * works). Returns
@@ -149,7 +150,7 @@ int64_t tp_driver_client_send_attach(tp_driver_client_t *dc, const tp_attach_req
  *  -1  error: TP_ETIMEOUT (attach_deadline_ns passed), TP_EINVAL (unknown id), TP_ECLOSED.
  * att is written only when 1 is returned. Completed ids are forgotten after returning 1 (a
  * bounded cache of recent ids keeps late duplicates harmless). */
-int tp_driver_client_poll_attach(tp_driver_client_t *dc, int64_t id, tp_attach_t *att);
+TP_API int tp_driver_client_poll_attach(tp_driver_client_t *dc, int64_t id, tp_attach_t *att);
 
 /* ---- lease state --------------------------------------------------------------------------- */
 
@@ -165,7 +166,7 @@ typedef enum tp_lease_state {
 } tp_lease_state_t;
 
 /* "ATTACHED", ...; static storage. */
-const char *tp_lease_state_name(int state);
+TP_API const char *tp_lease_state_name(int state);
 
 typedef struct tp_lease_info {
     tp_lease_state_t state;
@@ -179,10 +180,10 @@ typedef struct tp_lease_info {
     uint32_t reserved_;
 } tp_lease_info_t;
 
-tp_lease_state_t tp_driver_client_state(const tp_driver_client_t *dc);
+TP_API tp_lease_state_t tp_driver_client_state(const tp_driver_client_t *dc);
 
 /* Snapshot of the lease. Always succeeds. */
-void tp_driver_client_lease(const tp_driver_client_t *dc, tp_lease_info_t *out);
+TP_API void tp_driver_client_lease(const tp_driver_client_t *dc, tp_lease_info_t *out);
 
 /* ---- notices (D-57..D-64, D-76) -------------------------------------------------------------- */
 
@@ -211,8 +212,8 @@ typedef struct tp_lease_event {
 typedef void (*tp_lease_event_handler_t)(void *clientd, const tp_lease_event_t *ev);
 
 /* Install (or with fn NULL remove) the observer. Returns 0. */
-int tp_driver_client_set_event_handler(tp_driver_client_t *dc, tp_lease_event_handler_t fn,
-                                       void *clientd);
+TP_API int tp_driver_client_set_event_handler(tp_driver_client_t *dc, tp_lease_event_handler_t fn,
+                                              void *clientd);
 
 /* For applications that use a driver client without a producer/consumer: take the oldest
  * unhandled event. Returns 1 (*ev filled; a REVOKED/SHUTDOWN/LOST state is cleared to
@@ -220,22 +221,22 @@ int tp_driver_client_set_event_handler(tp_driver_client_t *dc, tp_lease_event_ha
  * consumer owns this driver client and handles its events itself). Notices are handled per
  * lease (D-61): notices for other leases/streams never appear; duplicates (D-64) appear once.
  * At most 8 events are queued; the own-lease state never gets lost. */
-int tp_driver_client_poll_event(tp_driver_client_t *dc, tp_lease_event_t *ev);
+TP_API int tp_driver_client_poll_event(tp_driver_client_t *dc, tp_lease_event_t *ev);
 
 /* ---- detach (D-56, D-79) -------------------------------------------------------------------- */
 
 /* Send ShmDetachRequest for the held lease; keepalives stop. Returns the request id or -1
  * (TP_ESTATE when no lease is held). A producer/consumer owning dc must be closed first. */
-int64_t tp_driver_client_send_detach(tp_driver_client_t *dc);
+TP_API int64_t tp_driver_client_send_detach(tp_driver_client_t *dc);
 
 /* 0 pending, 1 done (UNATTACHED; a non-OK or missing answer after attach_timeout_ns also
  * ends in 1: the lease is forgotten locally either way), -1 (TP_EINVAL unknown id). */
-int tp_driver_client_poll_detach(tp_driver_client_t *dc, int64_t id);
+TP_API int tp_driver_client_poll_detach(tp_driver_client_t *dc, int64_t id);
 
 /* Give the held lease up for a local reason (mapping from the attach failed, D-41/D-95):
  * ShmDetachRequest best effort without waiting, forget the lease locally, UNATTACHED, and
  * remember its expiry for the D-95 retry window. Returns 0 (also when no lease is held). */
-int tp_driver_client_abandon(tp_driver_client_t *dc);
+TP_API int tp_driver_client_abandon(tp_driver_client_t *dc);
 
 #ifdef __cplusplus
 }

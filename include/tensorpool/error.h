@@ -8,6 +8,8 @@
 #ifndef TENSORPOOL_ERROR_H
 #define TENSORPOOL_ERROR_H
 
+#include "tensorpool/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -32,7 +34,8 @@ extern "C" {
     X(TP_ECONFIG, 15, "invalid configuration")                                   \
     X(TP_ECHANNEL, 16, "invalid or unsupported channel")                         \
     X(TP_ELAPPED, 17, "subscription lost data and rejoined at the tail")         \
-    X(TP_ECLOSED, 18, "closed")
+    X(TP_ECLOSED, 18, "closed")                                                  \
+    X(TP_EAERON, 19, "Aeron client or media driver error (Aeron's message follows)")
 
 typedef enum tp_error_code {
 #define TP_ERROR_ENUM(name, value, desc) name = value,
@@ -41,17 +44,17 @@ typedef enum tp_error_code {
 } tp_error_code_t;
 
 /* Code of the last error on this thread (TP_OK if none). Thread-safe (thread-local). */
-int tp_errcode(void);
+TP_API int tp_errcode(void);
 
 /* Message of the last error on this thread; never NULL. The pointer is owned by the library
  * and valid until the next tensorpool call on this thread. */
-const char *tp_errmsg(void);
+TP_API const char *tp_errmsg(void);
 
 /* Symbolic name of a code ("TP_EINVAL"), or "TP_UNKNOWN". Static storage. */
-const char *tp_errname(int code);
+TP_API const char *tp_errname(int code);
 
 /* One-line description of a code. Static storage. */
-const char *tp_errdesc(int code);
+TP_API const char *tp_errdesc(int code);
 
 #ifdef __cplusplus
 }

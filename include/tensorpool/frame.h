@@ -13,6 +13,7 @@
 #ifndef TENSORPOOL_FRAME_H
 #define TENSORPOOL_FRAME_H
 
+#include "tensorpool/export.h"
 #include "tensorpool/types.h"
 
 #ifdef __cplusplus
@@ -27,7 +28,7 @@ extern "C" {
  * No error state, no system call, no allocation. Callable from any thread as long as the
  * consumer's mapping of f->epoch exists (until a tp_consumer_poll/do_work/close of the same
  * consumer remaps or unmaps; the frame handler is always inside that window). */
-int tp_frame_is_intact(const tp_frame_t *f);
+TP_API int tp_frame_is_intact(const tp_frame_t *f);
 
 #define TP_FRAME_TORN (-1)     /* tp_frame_copy: overwritten during the copy; dst undefined */
 #define TP_FRAME_NO_SPACE (-2) /* tp_frame_copy: cap < f->len; nothing copied */
@@ -37,7 +38,7 @@ int tp_frame_is_intact(const tp_frame_t *f);
  * zero-length frame) when dst now holds exactly frame f->seq, TP_FRAME_TORN (dst contents
  * undefined) or TP_FRAME_NO_SPACE. Hot-path sentinels: the thread error is not set.
  * Thread and lifetime rules as tp_frame_is_intact. */
-int64_t tp_frame_copy(const tp_frame_t *f, void *dst, size_t cap);
+TP_API int64_t tp_frame_copy(const tp_frame_t *f, void *dst, size_t cap);
 
 #ifdef __cplusplus
 }

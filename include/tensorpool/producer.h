@@ -53,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensorpool/export.h"
 #include "tensorpool/client.h"
 #include "tensorpool/driver_client.h"
 #include "tensorpool/types.h"
@@ -137,7 +138,7 @@ typedef struct tp_producer_config {
 
 /* Fill the defaults, then the environment. Never fails (bad environment values are logged
  * and ignored). */
-void tp_producer_config_init(tp_producer_config_t *cfg);
+TP_API void tp_producer_config_init(tp_producer_config_t *cfg);
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
@@ -151,13 +152,13 @@ void tp_producer_config_init(tp_producer_config_t *cfg);
  * TP_EURI, TP_EPATH, TP_EHUGEPAGES, TP_EINVAL when att->code != OK or att is not dc's current
  * lease, TP_ESTATE when dc already has an owner, TP_ECHANNEL, TP_ENOMEM); the caller may attach
  * again. *out is owned by the caller until tp_producer_close. Not a hot path (allocates). */
-int tp_producer_init_from_attach(tp_producer_t **out, const tp_producer_config_t *cfg,
-                                 const tp_attach_t *att, tp_driver_client_t *dc);
+TP_API int tp_producer_init_from_attach(tp_producer_t **out, const tp_producer_config_t *cfg,
+                                        const tp_attach_t *att, tp_driver_client_t *dc);
 
 /* Abort every outstanding reservation, send a final QosProducer, close the publications,
  * unmap, release dc (which keeps its lease; detach it or close it next). NULL is a no-op.
  * After close, every tp_reservation_t and data pointer of this producer is invalid. */
-void tp_producer_close(tp_producer_t *p);
+TP_API void tp_producer_close(tp_producer_t *p);
 
 /* ---- zero-copy publishing ------------------------------------------------------------------- */
 
@@ -179,7 +180,7 @@ typedef struct tp_reservation {
  * Returns 0 (*r filled), TP_PRODUCER_NOT_ACTIVE, TP_PRODUCER_SLOT_BUSY (the slot of the next
  * seq is still reserved: complete the oldest reservation first; nothing changed), or -1
  * (TP_EINVAL: unknown pool). */
-int tp_producer_reserve(tp_producer_t *p, uint16_t pool_id, tp_reservation_t *r);
+TP_API int tp_producer_reserve(tp_producer_t *p, uint16_t pool_id, tp_reservation_t *r);
 
 /* Options of one publish; NULL = all defaults. */
 typedef struct tp_publish_opts {
@@ -191,7 +192,7 @@ typedef struct tp_publish_opts {
 } tp_publish_opts_t;
 
 /* Fill opts with the defaults above. */
-void tp_publish_opts_init(tp_publish_opts_t *opts);
+TP_API void tp_publish_opts_init(tp_publish_opts_t *opts);
 
 /* Complete reservation r (any order) with len payload bytes described by desc (copied into
  * the TensorHeader; validate it once at setup with tp_tensor_desc_check — publish checks only
@@ -201,19 +202,19 @@ void tp_publish_opts_init(tp_publish_opts_t *opts);
  * descriptor when progress is active (W-137). r is consumed (priv_gen_ cleared).
  * Returns 0, TP_PRODUCER_STALE (r belongs to an older epoch: released, nothing written), or -1
  * (TP_EINVAL: r unknown, already completed, len > capacity, ndims outside 1..8). */
-int tp_producer_publish(tp_producer_t *p, tp_reservation_t *r, uint32_t len,
-                        const tp_tensor_desc_t *desc, const tp_publish_opts_t *opts);
+TP_API int tp_producer_publish(tp_producer_t *p, tp_reservation_t *r, uint32_t len,
+                               const tp_tensor_desc_t *desc, const tp_publish_opts_t *opts);
 
 /* Give reservation r up (its seq becomes a gap for consumers). Returns 0, TP_PRODUCER_STALE
  * (old epoch: released), or -1 (TP_EINVAL: unknown or already completed). */
-int tp_producer_abort(tp_producer_t *p, tp_reservation_t *r);
+TP_API int tp_producer_abort(tp_producer_t *p, tp_reservation_t *r);
 
 /* Copying convenience: pick the pool with the smallest stride >= len (tp_pool_select), copy
  * len bytes from data (caller-owned, read only during the call), publish. Returns 0,
  * TP_PRODUCER_NOT_ACTIVE, TP_PRODUCER_SLOT_BUSY, or -1 (TP_ETOOBIG: no pool large enough;
  * TP_EINVAL). */
-int tp_producer_offer(tp_producer_t *p, const void *data, uint32_t len,
-                      const tp_tensor_desc_t *desc, const tp_publish_opts_t *opts);
+TP_API int tp_producer_offer(tp_producer_t *p, const void *data, uint32_t len,
+                             const tp_tensor_desc_t *desc, const tp_publish_opts_t *opts);
 
 /* Report acquisition progress of reservation r (e.g. from a DMA line counter): bytes_filled
  * bytes at the start of r->data are written. The first call sends STARTED, later ones
@@ -222,31 +223,31 @@ int tp_producer_offer(tp_producer_t *p, const void *data, uint32_t len,
  * asked for progress (W-139). bytes_filled must not decrease and must be <= r->capacity.
  * Returns 0, TP_PRODUCER_STALE, or -1 (TP_EINVAL). Note: consumers cannot read a slot while it
  * is WRITING, so FrameProgress is a hint about timing, not a way to read the prefix early. */
-int tp_producer_progress(tp_producer_t *p, const tp_reservation_t *r, uint64_t bytes_filled);
+TP_API int tp_producer_progress(tp_producer_t *p, const tp_reservation_t *r, uint64_t bytes_filled);
 
 /* ---- metadata (W-141..W-143) ---------------------------------------------------------------- */
 
 /* Stage the DataSourceAnnounce name and summary (copied, ASCII, < TP_SOURCE_TEXT_MAX).
  * Takes effect with the next tp_producer_meta_commit. 0 or -1 (TP_EINVAL, TP_ETOOBIG). */
-int tp_producer_set_source(tp_producer_t *p, const char *name, const char *summary);
+TP_API int tp_producer_set_source(tp_producer_t *p, const char *name, const char *summary);
 
 /* Stage attribute key (ASCII) with format ("text/plain", "application/json", ...) and value
  * (value_len bytes; all copied). Replaces a staged attribute with the same key.
  * 0 or -1 (TP_EINVAL, TP_ETOOBIG: sizes or TP_META_ATTRS_MAX). */
-int tp_producer_meta_set(tp_producer_t *p, const char *key, const char *format,
-                         const void *value, uint32_t value_len);
+TP_API int tp_producer_meta_set(tp_producer_t *p, const char *key, const char *format,
+                                const void *value, uint32_t value_len);
 
 /* Stage removal of key. 0, or -1 (TP_EINVAL: no such key). */
-int tp_producer_meta_delete(tp_producer_t *p, const char *key);
+TP_API int tp_producer_meta_delete(tp_producer_t *p, const char *key);
 
 /* Publish the staged set: meta_version += 1 (W-143: attributes change only with a bump), then
  * DataSourceAnnounce + DataSourceMeta now and at their cadence. Frames published afterwards
  * carry the new version. A commit with nothing staged does nothing. Returns 0, or -1
  * (TP_EIO when the metadata publication refuses; retried by do_work, version already bumped). */
-int tp_producer_meta_commit(tp_producer_t *p);
+TP_API int tp_producer_meta_commit(tp_producer_t *p);
 
 /* Current (last committed) meta_version. */
-uint32_t tp_producer_meta_version(const tp_producer_t *p);
+TP_API uint32_t tp_producer_meta_version(const tp_producer_t *p);
 
 /* ---- duty cycle and state ------------------------------------------------------------------- */
 
@@ -258,7 +259,7 @@ uint32_t tp_producer_meta_version(const tp_producer_t *p);
  * QosProducer at their cadences; progress flushes; driver liveness from ShmPoolAnnounce (D-69:
  * silence or a higher epoch → abandon, pause, reattach). now_ns from the context clock.
  * Returns the work count (0 = idle) or -1 only when the producer is unusable (TP_ECLOSED). */
-int tp_producer_do_work(tp_producer_t *p, uint64_t now_ns);
+TP_API int tp_producer_do_work(tp_producer_t *p, uint64_t now_ns);
 
 typedef enum tp_producer_state {
     TP_PRODUCER_IDLE = 0,    /* no lease: after shutdown/detach and while reattach fails */
@@ -267,16 +268,16 @@ typedef enum tp_producer_state {
     TP_PRODUCER_CLOSED = 3
 } tp_producer_state_t;
 
-tp_producer_state_t tp_producer_state(const tp_producer_t *p);
+TP_API tp_producer_state_t tp_producer_state(const tp_producer_t *p);
 
 /* Epoch of the current mapping (changes after a reattach). */
-uint64_t tp_producer_epoch(const tp_producer_t *p);
+TP_API uint64_t tp_producer_epoch(const tp_producer_t *p);
 
 /* Header ring size (the maximum number of outstanding reservations) of the current mapping. */
-uint32_t tp_producer_nslots(const tp_producer_t *p);
+TP_API uint32_t tp_producer_nslots(const tp_producer_t *p);
 
 /* Counter snapshot. Always succeeds. */
-void tp_producer_get_stats(const tp_producer_t *p, tp_producer_stats_t *out);
+TP_API void tp_producer_get_stats(const tp_producer_t *p, tp_producer_stats_t *out);
 
 #ifdef __cplusplus
 }

@@ -5,6 +5,7 @@
  * shared-memory pools, speaking the AeronTensorPool protocol byte for byte (see README.md).
  * This header compiles as C11 and as C++. Walkthrough: docs/api.md.
  *
+ *   export.h         TP_API, the mark of an exported function
  *   error.h          error codes, tp_errcode() / tp_errmsg()
  *   types.h          dtypes, tensor description, wire enums, frame view, counters
  *   frame.h          tp_frame_is_intact(), tp_frame_copy()
@@ -17,6 +18,7 @@
 #ifndef TENSORPOOL_TENSORPOOL_H
 #define TENSORPOOL_TENSORPOOL_H
 
+#include "tensorpool/export.h"
 #include "tensorpool/error.h"
 #include "tensorpool/types.h"
 #include "tensorpool/frame.h"
@@ -30,12 +32,14 @@
 extern "C" {
 #endif
 
+/* The library version. CMakeLists.txt refuses to configure unless project(VERSION) agrees;
+ * the SONAME carries major.minor before 1.0 and the major from 1.0 (docs/install.md). */
 #define TP_VERSION_MAJOR 0
 #define TP_VERSION_MINOR 1
 #define TP_VERSION_PATCH 0
 
 /* "0.1.0": static storage, thread-safe. */
-const char *tp_version_string(void);
+TP_API const char *tp_version_string(void);
 
 #ifdef __cplusplus
 }

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tensorpool/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -61,13 +63,13 @@ typedef enum tp_progress_unit {
 
 /* Element size in bytes (BIT counts as 1, W-43); 0 for UNKNOWN, 12, null and anything else.
  * Pure, thread-safe. */
-uint32_t tp_dtype_size(int32_t dtype);
+TP_API uint32_t tp_dtype_size(int32_t dtype);
 
 /* "UINT8", "FLOAT32", ...; "INVALID" outside the table. Static storage, thread-safe. */
-const char *tp_dtype_name(int32_t dtype);
+TP_API const char *tp_dtype_name(int32_t dtype);
 
 /* Case-insensitive name -> number; -1 when unknown. "UNKNOWN" maps to 0. Thread-safe. */
-int tp_dtype_from_name(const char *name);
+TP_API int tp_dtype_from_name(const char *name);
 
 /* ---- the tensor a producer publishes (TensorHeader body, WIRE §6) ------------------------ */
 
@@ -86,17 +88,17 @@ typedef struct tp_tensor_desc {
 
 /* Fill *d as a contiguous tensor (all strides 0 = inferred), progress NONE. ndims is clamped
  * to 8; entries past ndims are zeroed. dims must hold ndims values. Never fails. */
-void tp_tensor_desc_contiguous(tp_tensor_desc_t *d, int16_t dtype, int16_t major_order,
-                               uint8_t ndims, const int32_t *dims);
+TP_API void tp_tensor_desc_contiguous(tp_tensor_desc_t *d, int16_t dtype, int16_t major_order,
+                                      uint8_t ndims, const int32_t *dims);
 
 /* Validate a descriptor before publishing it with the checks consumers run (W-38, W-41,
  * W-44, W-45, W-47, W-48). Setup-time call: tp_producer_publish does not repeat it per frame.
  * Returns 0, or -1 with TP_ETENSOR naming the rule. */
-int tp_tensor_desc_check(const tp_tensor_desc_t *d);
+TP_API int tp_tensor_desc_check(const tp_tensor_desc_t *d);
 
 /* Bytes spanned by the tensor once strides are inferred (0 if any dim is 0). Only for a
  * descriptor that passes tp_tensor_desc_check; UINT64_MAX otherwise. */
-uint64_t tp_tensor_extent_bytes(const tp_tensor_desc_t *d);
+TP_API uint64_t tp_tensor_extent_bytes(const tp_tensor_desc_t *d);
 
 /* ---- roles, modes and wire enums ------------------------------------------------------------ */
 
@@ -154,10 +156,10 @@ typedef enum tp_progress_state {
 
 /* "PRODUCER", "REJECTED", "EXPIRED", ... for the enums above; "INVALID" otherwise.
  * Static storage, thread-safe. */
-const char *tp_role_name(int role);
-const char *tp_response_code_name(int code);
-const char *tp_revoke_reason_name(int reason);
-const char *tp_shutdown_reason_name(int reason);
+TP_API const char *tp_role_name(int role);
+TP_API const char *tp_response_code_name(int code);
+TP_API const char *tp_revoke_reason_name(int reason);
+TP_API const char *tp_shutdown_reason_name(int reason);
 
 /* ---- drop reasons (data-plane read path, W-75) --------------------------------------------- */
 
@@ -170,17 +172,17 @@ const char *tp_shutdown_reason_name(int reason);
  * Iterate i = 1 .. tp_drop_reason_count()-1 and name them with the functions below. */
 
 /* Number of defined reasons including 0 (= TP_DROP_COUNT, <= TP_DROP_REASONS_MAX). */
-int tp_drop_reason_count(void);
+TP_API int tp_drop_reason_count(void);
 
 /* "TP_DROP_NOT_COMMITTED" ..., "TP_DROP_INVALID" outside the table. Static storage. */
-const char *tp_drop_reason_name(int reason);
+TP_API const char *tp_drop_reason_name(int reason);
 
 /* Short key for key=value output ("not_committed", ...; "accepted" for 0). Static storage. */
-const char *tp_drop_reason_key(int reason);
+TP_API const char *tp_drop_reason_key(int reason);
 
 /* The rule the reason enforces ("W-70") and a one-line description. Static storage. */
-const char *tp_drop_reason_rule(int reason);
-const char *tp_drop_reason_desc(int reason);
+TP_API const char *tp_drop_reason_rule(int reason);
+TP_API const char *tp_drop_reason_desc(int reason);
 
 /* ---- frame view (consumer side) -------------------------------------------------------------- */
 

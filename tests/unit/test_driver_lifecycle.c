@@ -27,19 +27,25 @@ static void mkdirs(const char *path)
     mkdir(tmp, 0700);
 }
 
+/* Paths under the test's private directory are short; a truncated one is a test failure, not
+ * a silently wrong path (and checking the result is what gcc -O3 -Wformat-truncation asks). */
 static void stream_dir(h_t *h, uint32_t stream, char *out, size_t cap)
 {
     char e[880];
+    int n;
     tp_shm_epoch_dir(e, sizeof e, h->shm, "default", stream, 1);
     *strrchr(e, '/') = '\0';
-    snprintf(out, cap, "%s", e);
+    n = snprintf(out, cap, "%s", e);
+    TP_CHECK(n >= 0 && (size_t)n < cap);
 }
 
 static void epoch_path(h_t *h, uint32_t stream, const char *name, char *out, size_t cap)
 {
     char s[900];
+    int n;
     stream_dir(h, stream, s, sizeof s);
-    snprintf(out, cap, "%s/%s", s, name);
+    n = snprintf(out, cap, "%s/%s", s, name);
+    TP_CHECK(n >= 0 && (size_t)n < cap);
 }
 
 /* An epoch directory with a header.ring superblock (pid, start, activity) and a pool file. */
