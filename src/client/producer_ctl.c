@@ -57,6 +57,8 @@ void tp_prod_close_consumers(tp_producer_t *p)
     for (uint32_t i = 0; i < TP_PRODUCER_CONSUMERS_MAX; i++)
         if (p->consumers[i].used)
             consumer_drop(p, &p->consumers[i]);
+    /* Teardown (close_streams): the counters file goes too; a later sync would reopen it. */
+    tp_prod_counters_close(p);
 }
 
 /* W-140 REF: effective = max(floor, min(default, hints)) over the consumers that support
@@ -305,6 +307,7 @@ int tp_prod_send_qos(tp_producer_t *p)
     uint8_t buf[TP_SBE_HEADER_LENGTH + TP_SBE_CONTROL_QOS_PRODUCER_BLOCK_LENGTH + 8];
     int64_t len;
 
+    tp_prod_counters_sync(p); /* the counters file follows the QoS cadence (client_counters.c) */
     if (p->cur == NULL)
         return 0;
     m.stream_id = p->stream_id;

@@ -215,6 +215,8 @@ struct tp_producer {
     uint64_t driver_losses;        /* times the driver was presumed lost (diagnostic) */
 
     tp_producer_stats_t stats;
+    struct tp_client_counters *counters; /* counters file (client_counters.c), NULL until the
+                                            first QoS tick */
 };
 
 /* ---- producer.c ------------------------------------------------------------------------- */
@@ -272,5 +274,13 @@ int tp_prod_send_meta(tp_producer_t *p, uint64_t now_ns);
 int tp_prod_send_qos(tp_producer_t *p);
 int tp_prod_meta_init(tp_producer_t *p);
 void tp_prod_meta_free(tp_producer_t *p);
+
+/* ---- client_counters.c ------------------------------------------------------------------- */
+
+/* Mirror tp_producer_get_stats into the producer's counters file (src/shm/counters.h), opening
+ * it first for a new lease (in the driver's counters/ directory next to the attach's regions;
+ * skipped quietly when there is none). At the QoS cadence; close removes the file. */
+void tp_prod_counters_sync(tp_producer_t *p);
+void tp_prod_counters_close(tp_producer_t *p);
 
 #endif

@@ -158,6 +158,17 @@ static int open_streams(tp_driver_t *d)
     return 0;
 }
 
+/* Issue 7: driver.transport (TP_TRANSPORT), driver.aeron_dir (AERON_DIR) and
+ * driver.launch_media_driver (LAUNCH_MEDIA_DRIVER) override the transport settings given. */
+static void transport_settings(const tp_driver_config_t *c, tp_transport_config_t *t)
+{
+    if (tp_transport_kind_parse(c->transport, &t->kind) != 0)
+        tp_err_clear(); /* validated already: cannot happen */
+    if (c->aeron_dir[0] != '\0')
+        snprintf(t->aeron_dir, sizeof t->aeron_dir, "%s", c->aeron_dir);
+    t->launch_media_driver = t->kind == TP_TRANSPORT_AERON && c->launch_media_driver;
+}
+
 static void startup_gc(tp_driver_t *d)
 {
     /* D-93 REF: once, only for the streams configured under streams.*; the largest epoch on
@@ -171,6 +182,7 @@ int tp_driver_init(tp_driver_t **out, const tp_driver_config_t *cfg,
 {
     tp_driver_t *d;
     tp_cfg_report_t *report;
+    tp_transport_config_t tc;
 
     if (out == NULL || cfg == NULL || tcfg == NULL)
         return tp_err_set(TP_EINVAL, "driver init: NULL argument");
@@ -201,8 +213,10 @@ int tp_driver_init(tp_driver_t **out, const tp_driver_config_t *cfg,
         tp_driver_close(d);
         return tp_err_set(TP_ENOMEM, "driver init");
     }
+    tc = *tcfg;
+    transport_settings(&d->cfg, &tc);
     if (setup_allowed_dirs(d) != 0 || lock_namespace(d) != 0 ||
-        tp_transport_open(&d->transport, tcfg) != 0 || lock_transport(d, tcfg) != 0 ||
+        tp_transport_open(&d->transport, &tc) != 0 || lock_transport(d, &tc) != 0 ||
         open_streams(d) != 0) {
         int code = tp_errcode();
         char msg[1024];
@@ -214,10 +228,14 @@ int tp_driver_init(tp_driver_t **out, const tp_driver_config_t *cfg,
     d->next_expiry_scan_ns = now_ns + d->keepalive_interval_ns;
     if (d->cfg.epoch_gc_enabled && d->cfg.epoch_gc_on_startup)
         startup_gc(d);
+    tp_drv_counters_open(d); /* never fatal */
     tp_log_info(TP_DRV_COMPONENT, "started instance=%s pid=%ld control=%s:%" PRIu32
-                " announce=%s:%" PRIu32 " shm=%s transport=%s", d->cfg.instance_id,
+                " announce=%s:%" PRIu32 " shm=%s transport=%s %s=%s", d->cfg.instance_id,
                 (long)d->pid, d->cfg.control_channel, d->cfg.control_stream_id,
-                d->cfg.announce_channel, d->cfg.announce_stream_id, d->ns_dir, tcfg->dir);
+                d->cfg.announce_channel, d->cfg.announce_stream_id, d->ns_dir,
+                tp_transport_kind_name(tc.kind),
+                tc.kind == TP_TRANSPORT_AERON ? "aeron_dir" : "dir",
+                tc.kind == TP_TRANSPORT_AERON ? tc.aeron_dir : tc.dir);
     *out = d;
     return 0;
 }
@@ -228,6 +246,7 @@ void tp_driver_close(tp_driver_t *d)
 {
     if (d == NULL)
         return;
+    tp_drv_counters_close(d); /* before the namespace lock goes */
     if (d->cfg.cleanup_shm_on_exit && d->lock_fds[1] >= 0)
         tp_drv_cleanup_on_exit(d);
     tp_drv_stream_free_all(d);
@@ -427,7 +446,10 @@ int tp_driver_do_work(tp_driver_t *d, uint64_t now_ns)
             work += n;
         }
         d->next_expiry_scan_ns = now_ns + d->keepalive_interval_ns;
-        work += tp_drv_expiry_scan(d);
+        n = tp_drv_expiry_scan(d);
+        if (n > 0)
+            tp_drv_counters_sweep(d); /* the clients whose leases expired may have died */
+        work += n;
     }
     if (now_ns >= d->next_announce_ns) { /* D-47 REF: every announce_period_ms */
         d->next_announce_ns = now_ns + d->announce_period_ns;
@@ -435,6 +457,8 @@ int tp_driver_do_work(tp_driver_t *d, uint64_t now_ns)
         work++;
     }
     work += advance_shutdown(d, now_ns);
+    if (work > 0)
+        tp_drv_counters_mirror(d); /* counters change only when there was work */
     return work;
 }
 

@@ -11,6 +11,7 @@
  *   epoch.c      stream state, epoch values and provisioning of an epoch's regions
  *   publish.c    every message the driver sends (responses, notices, announces)
  *   gc.c         epoch GC (D-92, D-93), cleanup on exit
+ *   counters.c   the driver's counters file (src/shm/counters.h) for `tensorpool stat`
  *
  * Ownership: everything here belongs to the tp_driver_t and its one thread.
  */
@@ -24,6 +25,7 @@
 
 #include "codec/codec.h"
 #include "driver/driver.h"
+#include "shm/counters.h"
 #include "shm/region.h"
 
 #define TP_DRV_ERRMSG_MAX 1024u      /* D-21, D-94: no errorMessage longer than this */
@@ -147,6 +149,8 @@ struct tp_driver {
     size_t buf_cap;
 
     tp_driver_counters_t counters;
+    tp_counters_t counters_file;        /* <ns_dir>/counters/driver-<instance>.tpc (counters.c);
+                                           closed (all zero) when it could not be created */
 
     tp_drv_free_bytes_fn free_bytes_fn; /* tests */
     void *free_bytes_arg;
@@ -256,5 +260,23 @@ void tp_drv_remove_epochs_from(tp_driver_t *d, uint32_t stream_id, uint64_t from
 int tp_drv_rmtree_at(int dirfd, const char *name, int depth);
 
 void tp_drv_touch_stream(tp_driver_t *d, uint32_t stream_id);
+
+/* ---- counters.c -------------------------------------------------------------------------- */
+
+/* Create <ns_dir>/counters (dir mode) and the driver's counters file (file mode), then remove
+ * stale files of dead processes there. Never fatal: a failure is logged once and the driver
+ * runs without the file. */
+void tp_drv_counters_open(tp_driver_t *d);
+
+/* Copy d->counters and the gauges into the file (relaxed stores, no system call) and stamp
+ * update_ns. Called after every duty cycle that did work. */
+void tp_drv_counters_mirror(tp_driver_t *d);
+
+/* Remove counters files of dead processes (after lease expiries: clients that died). */
+void tp_drv_counters_sweep(tp_driver_t *d);
+
+/* Remove the driver's file (clean shutdown); with policies.cleanup_shm_on_exit also the
+ * counters directory when it is empty. */
+void tp_drv_counters_close(tp_driver_t *d);
 
 #endif
