@@ -105,6 +105,18 @@ int tp_cli_common_parse(tp_cli_common_t *c, int argc, char **argv, int *i)
         c->dir = v;
         return 1;
     }
+    if ((v = tp_cli_optval("--transport", argc, argv, i, &err)) != NULL || err) {
+        if (err || (strcmp(v, "embedded") != 0 && strcmp(v, "aeron") != 0))
+            goto bad;
+        c->transport = v;
+        return 1;
+    }
+    if ((v = tp_cli_optval("--aeron-dir", argc, argv, i, &err)) != NULL || err) {
+        if (err || *v == '\0')
+            goto bad;
+        c->aeron_dir = v;
+        return 1;
+    }
     if ((v = tp_cli_optval("--control-channel", argc, argv, i, &err)) != NULL || err) {
         if (err || *v == '\0' || strlen(v) >= sizeof c->control_channel)
             goto bad;
@@ -208,7 +220,9 @@ int tp_cli_attach(tp_cli_session_t *s, const tp_cli_common_t *c, tp_role_t role)
         printf("error=out of memory\n");
         return -1;
     }
-    if (tp_context_init(&s->ctx) != 0 || (c->dir != NULL && tp_context_set_dir(s->ctx, c->dir) != 0)) {
+    if (tp_context_init(&s->ctx) != 0 || (c->dir != NULL && tp_context_set_dir(s->ctx, c->dir) != 0) ||
+        (c->transport != NULL && tp_context_set_transport(s->ctx, c->transport) != 0) ||
+        (c->aeron_dir != NULL && tp_context_set_aeron_dir(s->ctx, c->aeron_dir) != 0)) {
         printf("error=context: %s\n", tp_errmsg());
         goto fail;
     }

@@ -5,6 +5,9 @@
  *
  * Common options (every subcommand that talks to a driver):
  *   --dir DIR               transport directory (default: $TENSORPOOL_DIR, else the library's)
+ *   --transport NAME        embedded | aeron (default $TP_TRANSPORT, else embedded)
+ *   --aeron-dir DIR         the Aeron media driver's directory (default $AERON_DIR, else
+ *                           Aeron's /dev/shm/aeron-$USER)
  *   --control-channel C     driver control channel (default "aeron:ipc")
  *   --control-stream N      driver control stream (default 15000, the integration example's
  *                           driver; $TP_CONTROL_STREAM_ID when set)
@@ -33,6 +36,8 @@
 
 typedef struct tp_cli_common {
     const char *dir;
+    const char *transport; /* NULL = the context's default (TP_TRANSPORT) */
+    const char *aeron_dir; /* NULL = AERON_DIR / Aeron's default */
     char control_channel[TP_CHANNEL_URI_MAX];
     uint32_t control_stream;
     uint32_t client_id;

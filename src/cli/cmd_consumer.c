@@ -69,7 +69,8 @@ static int usage(const char *reason)
             "         [--verify interop|none] [--json] [--announce-channel C]\n"
             "         [--announce-stream N] [--delay-us N] [--max-rate HZ] [--spin] [--dir DIR]\n"
             "         [--control-channel C] [--control-stream N] [--client-id N]\n"
-            "         [--attach-timeout SEC] [--allowed-dir DIR]\n");
+            "         [--attach-timeout SEC] [--allowed-dir DIR] [--transport embedded|aeron]\n"
+            "         [--aeron-dir DIR]\n");
     return reason ? 2 : 0;
 }
 

@@ -1,5 +1,7 @@
 /*
- * `tensorpool driver CONFIG.toml [--dir TRANSPORT_DIR]`: a thin main over tp_driver_t
+ * `tensorpool driver CONFIG.toml [--dir TRANSPORT_DIR] [--transport embedded|aeron]
+ *  [--aeron-dir DIR]`: a thin main over tp_driver_t (--transport / --aeron-dir override
+ *  driver.transport / driver.aeron_dir and their environment, docs/aeron.md)
  * (STYLE.md rule 1, DESIGN.md §2).
  *
  *   load the config (every problem printed as an `error=` / `warning=` line)
@@ -29,7 +31,8 @@ static void on_signal(int sig) { stop_signal = sig; }
 static int usage(const char *reason)
 {
     printf("error=%s\n", reason);
-    fprintf(stderr, "usage: tensorpool driver CONFIG.toml [--dir TRANSPORT_DIR]\n");
+    fprintf(stderr, "usage: tensorpool driver CONFIG.toml [--dir TRANSPORT_DIR]\n"
+                    "         [--transport embedded|aeron] [--aeron-dir DIR]\n");
     return 2;
 }
 
@@ -117,7 +120,7 @@ static int run(tp_driver_t *d)
 
 int tp_cmd_driver(int argc, char **argv)
 {
-    const char *config_path = NULL, *dir = NULL;
+    const char *config_path = NULL, *dir = NULL, *transport = NULL, *aeron_dir = NULL;
     tp_driver_config_t *cfg;
     tp_transport_config_t tcfg;
     tp_driver_t *d = NULL;
@@ -128,9 +131,14 @@ int tp_cmd_driver(int argc, char **argv)
             dir = argv[++i];
         else if (strncmp(argv[i], "--dir=", 6) == 0)
             dir = argv[i] + 6;
+        else if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc)
+            transport = argv[++i];
+        else if (strcmp(argv[i], "--aeron-dir") == 0 && i + 1 < argc)
+            aeron_dir = argv[++i];
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
         {
-            printf("usage: tensorpool driver CONFIG.toml [--dir TRANSPORT_DIR]\n");
+            printf("usage: tensorpool driver CONFIG.toml [--dir TRANSPORT_DIR]\n"
+                   "         [--transport embedded|aeron] [--aeron-dir DIR]\n");
             return 0;
         }
         else if (argv[i][0] == '-' || config_path != NULL)
@@ -149,6 +157,15 @@ int tp_cmd_driver(int argc, char **argv)
         free(cfg);
         return 1;
     }
+    if ((transport != NULL && strlen(transport) >= sizeof cfg->transport) ||
+        (aeron_dir != NULL && strlen(aeron_dir) >= sizeof cfg->aeron_dir)) {
+        free(cfg);
+        return usage("--transport or --aeron-dir too long");
+    }
+    if (transport != NULL) /* tp_driver_init validates it */
+        snprintf(cfg->transport, sizeof cfg->transport, "%s", transport);
+    if (aeron_dir != NULL)
+        snprintf(cfg->aeron_dir, sizeof cfg->aeron_dir, "%s", aeron_dir);
     tp_transport_config_init(&tcfg);
     if (dir != NULL) {
         if (strlen(dir) >= sizeof tcfg.dir) {

@@ -57,7 +57,8 @@ static int usage(const char *reason)
             "         [--duration SEC] [--pattern interop|none] [--dtype NAME] [--dims AxB..]\n"
             "         [--pool ID] [--json] [--dir DIR] [--control-channel C]\n"
             "         [--control-stream N] [--client-id N] [--attach-timeout SEC]\n"
-            "         [--allowed-dir DIR] [--announce-channel C] [--announce-stream N]\n");
+            "         [--allowed-dir DIR] [--announce-channel C] [--announce-stream N]\n"
+            "         [--transport embedded|aeron] [--aeron-dir DIR]\n");
     return reason ? 2 : 0;
 }
 

@@ -1,6 +1,6 @@
 /*
  * tensorpool tap --channel C --stream S [--stream S2 ...] [--count N] [--duration SEC]
- *                [--dir DIR]
+ *                [--dir DIR] [--transport embedded|aeron] [--aeron-dir DIR]
  *
  * Live decode of the messages on one or more transport streams (DESIGN.md §5, issue 3 "Tool",
  * docs/transport.md "tap"). Each message is one block on stdout:
@@ -21,6 +21,10 @@
  * tap is an ordinary (lossless) subscriber: while it runs, publishers cannot overrun it, so a
  * tap that cannot keep up (stdout piped into a slow reader) back-pressures them until it stops
  * heartbeating for the liveness timeout.
+ *
+ * --transport aeron (or TP_TRANSPORT=aeron) taps an Aeron stream — aeron:ipc or aeron:udp — of
+ * the media driver in --aeron-dir ($AERON_DIR, else Aeron's default): the blocks are the same,
+ * one per whole (reassembled) message.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -79,6 +83,8 @@ static void usage(FILE *out)
             "  --duration SEC  stop after SEC seconds (fractions allowed)\n"
             "  --dir DIR       transport directory (default $TENSORPOOL_DIR, else\n"
             "                  /dev/shm/tensorpool-$USER/transport)\n"
+            "  --transport T   embedded | aeron (default $TP_TRANSPORT, else embedded)\n"
+            "  --aeron-dir DIR Aeron media driver directory (default $AERON_DIR, else Aeron's)\n"
             "Prints one block per message: a line ts_ns=... channel=... stream=... length=...,\n"
             "the lines `tensorpool decode` prints for it (or error=<reason>), a blank line.\n",
             TAP_MAX_STREAMS);
@@ -123,7 +129,7 @@ int tp_cmd_tap(int argc, char **argv)
     uint64_t seen[TAP_MAX_STREAMS] = {0}; /* lost bytes already reported, per stream */
     uint32_t nstreams = 0;
     uint64_t count = 0, duration_ns = 0;
-    const char *channel = NULL, *dir = NULL;
+    const char *channel = NULL, *dir = NULL, *transport = NULL, *aeron_dir = NULL;
     char msg[256];
     int rc = 0;
 
@@ -135,7 +141,8 @@ int tp_cmd_tap(int argc, char **argv)
             return 0;
         }
         if (strcmp(a, "--channel") && strcmp(a, "--stream") && strcmp(a, "--count") &&
-            strcmp(a, "--duration") && strcmp(a, "--dir")) {
+            strcmp(a, "--duration") && strcmp(a, "--dir") && strcmp(a, "--transport") &&
+            strcmp(a, "--aeron-dir")) {
             snprintf(msg, sizeof msg, "unknown argument '%.100s' (see tensorpool tap --help)", a);
             return usage_error(msg);
         }
@@ -148,6 +155,10 @@ int tp_cmd_tap(int argc, char **argv)
             channel = v;
         } else if (!strcmp(a, "--dir")) {
             dir = v;
+        } else if (!strcmp(a, "--transport")) {
+            transport = v;
+        } else if (!strcmp(a, "--aeron-dir")) {
+            aeron_dir = v;
         } else if (!strcmp(a, "--stream")) {
             uint64_t id;
             if (parse_u64(v, UINT32_MAX, &id) != 0) {
@@ -187,9 +198,17 @@ int tp_cmd_tap(int argc, char **argv)
     }
     if (!channel) return usage_error("--channel is required (e.g. --channel aeron:ipc)");
     if (nstreams == 0) return usage_error("at least one --stream is required");
-    if (tp_channel_parse(channel, &ch) != 0) return usage_error(tp_errmsg());
 
     tp_transport_config_init(&cfg);
+    if (transport && tp_transport_kind_parse(transport, &cfg.kind) != 0)
+        return usage_error(tp_errmsg());
+    if (aeron_dir) {
+        if (strlen(aeron_dir) >= sizeof cfg.aeron_dir) return usage_error("--aeron-dir is too long");
+        snprintf(cfg.aeron_dir, sizeof cfg.aeron_dir, "%s", aeron_dir);
+    }
+    /* the embedded transport's channel rules before opening; Aeron's once it is open */
+    if (cfg.kind == TP_TRANSPORT_EMBEDDED && tp_channel_parse(channel, &ch) != 0)
+        return usage_error(tp_errmsg());
     if (dir) {
         if (!*dir) return usage_error("--dir is empty");
         if (dir[0] == '/') {
@@ -218,6 +237,10 @@ int tp_cmd_tap(int argc, char **argv)
     if (tp_transport_open(&t, &cfg) != 0) {
         printf("error=%s\n", tp_errmsg());
         return 1;
+    }
+    if (tp_transport_channel_parse(t, channel, &ch) != 0) {
+        tp_transport_close(t);
+        return usage_error(tp_errmsg());
     }
     for (uint32_t k = 0; k < nstreams; k++) {
         if (tp_transport_add_subscription(t, channel, streams[k].stream_id, &streams[k].sub) !=

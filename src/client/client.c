@@ -222,7 +222,7 @@ tp_ctl_endpoint_t *tp_client_ctl_acquire(tp_client_t *client, const char *channe
     tp_channel_t ch;
     tp_ctl_endpoint_t *ep;
 
-    if (tp_channel_parse(channel, &ch) != 0) {
+    if (tp_transport_channel_parse(client->transport, channel, &ch) != 0) {
         tp_err_push("control channel");
         return NULL;
     }

@@ -21,10 +21,10 @@
 
 /* ---- streams ---------------------------------------------------------------------------- */
 
-static int canonical(const char *channel, char out[TP_CHANNEL_MAX])
+static int canonical(const tp_consumer_t *c, const char *channel, char out[TP_CHANNEL_MAX])
 {
     tp_channel_t ch;
-    if (tp_channel_parse(channel, &ch) != 0)
+    if (tp_transport_channel_parse(c->transport, channel, &ch) != 0) /* udp: Aeron only */
         return -1;
     memcpy(out, ch.canonical, sizeof ch.canonical);
     return 0;
@@ -43,7 +43,7 @@ static tp_cons_sub_t *add_sub(tp_consumer_t *c, const char *channel, uint32_t st
 {
     char canon[TP_CHANNEL_MAX];
     tp_cons_sub_t *s;
-    if (canonical(channel, canon) != 0) {
+    if (canonical(c, channel, canon) != 0) {
         tp_err_push("channel %s", channel);
         return NULL;
     }
@@ -61,6 +61,7 @@ static tp_cons_sub_t *add_sub(tp_consumer_t *c, const char *channel, uint32_t st
     }
     memcpy(s->channel, canon, sizeof canon);
     s->stream_id = stream_id;
+    s->join_seen = tp_subscription_join_time_ns(s->sub); /* joined now: join_time_ns is now */
     c->sub_count++;
     return s;
 }
@@ -87,8 +88,10 @@ int tp_cons_open_streams(tp_consumer_t *c)
     if (tp_transport_add_subscription(c->transport, k->descriptor_channel,
                                       k->descriptor_stream_id, &c->desc_shared) != 0)
         return tp_err_push("descriptor stream");
-    if (add_sub(c, k->announce_channel, k->announce_stream_id) == NULL ||
-        add_sub(c, k->control_channel, k->control_stream_id) == NULL ||
+    if ((s = add_sub(c, k->announce_channel, k->announce_stream_id)) == NULL)
+        return -1;
+    s->announce = true;
+    if (add_sub(c, k->control_channel, k->control_stream_id) == NULL ||
         add_sub(c, k->metadata_channel, k->metadata_stream_id) == NULL)
         return -1;
     /* W-192: the driver's ConsumerConfig arrives on the driver control stream, and only as
@@ -106,7 +109,8 @@ int tp_cons_open_streams(tp_consumer_t *c)
     if (tp_transport_add_publication(c->transport, k->qos_channel, k->qos_stream_id,
                                      &c->qos_pub) != 0)
         return tp_err_push("QoS stream");
-    if (canonical(k->control_channel, a) != 0 || canonical(tp_dc_control_channel(c->dc), b) != 0)
+    if (canonical(c, k->control_channel, a) != 0 ||
+        canonical(c, tp_dc_control_channel(c->dc), b) != 0)
         return -1;
     /* Per-consumer requests go to the driver in driver mode (D-71), so the hello goes there
      * too when the driver listens elsewhere. */
@@ -120,6 +124,7 @@ int tp_cons_open_streams(tp_consumer_t *c)
 
 void tp_cons_close_streams(tp_consumer_t *c)
 {
+    tp_cons_counters_close(c); /* teardown: the counters file goes with the streams */
     while (c->sub_count > 0)
         remove_sub(c, &c->subs[c->sub_count - 1]);
     tp_subscription_close(c->desc_shared);
@@ -176,7 +181,7 @@ static int set_control_stream(tp_consumer_t *c, const char *channel, uint32_t st
     if (channel == NULL)
         return 0;
     char canon[TP_CHANNEL_MAX];
-    if (strlen(channel) >= TP_CHANNEL_MAX || canonical(channel, canon) != 0)
+    if (strlen(channel) >= TP_CHANNEL_MAX || canonical(c, channel, canon) != 0)
         return tp_err_push("per-consumer control stream");
     if (find_sub(c, canon, stream_id) == NULL) { /* a stream we already read needs no second sub */
         tp_cons_sub_t *s = add_sub(c, channel, stream_id);
@@ -229,6 +234,7 @@ void tp_cons_send_qos(tp_consumer_t *c, uint64_t now_ns)
 {
     tp_sbe_control_qos_consumer_t m;
     int64_t n;
+    tp_cons_counters_sync(c); /* the counters file follows the QoS cadence (client_counters.c) */
     memset(&m, 0, sizeof m);
     m.stream_id = c->stream_id;
     m.consumer_id = c->consumer_id;
@@ -612,6 +618,13 @@ static int poll_control(tp_consumer_t *c, uint64_t now_ns)
         /* handlers may remove subscriptions (per-consumer control): re-read each round */
         tp_cons_sub_t *s = &c->subs[i];
         dispatch_ctx_t d = {c, now_ns, s->driver};
+        uint64_t joined = tp_subscription_join_time_ns(s->sub);
+        if (joined != s->join_seen) { /* a new image (Aeron: a publisher, or a media driver
+                                         restart): W-91's join time is now */
+            s->join_seen = joined;
+            if (s->announce && now_ns > c->join_time_ns)
+                c->join_time_ns = now_ns;
+        }
         int n = tp_subscription_poll(s->sub, on_control, &d, CTRL_POLL_LIMIT);
         if (n > 0)
             work += n;

@@ -55,6 +55,8 @@ typedef struct tp_cons_sub {
     uint32_t stream_id;
     bool driver;              /* the driver control stream: ConsumerConfig from here wins */
     bool per_consumer;        /* the per-consumer control stream (closed when unassigned) */
+    bool announce;            /* carries the announces: its new images move join_time_ns */
+    uint64_t join_seen;       /* tp_subscription_join_time_ns when last looked at (W-91) */
 } tp_cons_sub_t;
 
 struct tp_consumer {
@@ -135,6 +137,8 @@ struct tp_consumer {
     tp_meta_event_t meta;         /* scratch for the metadata callback (large) */
     tp_attach_t att;              /* scratch for reattach responses (large) */
     uint8_t buf[1024];            /* encode buffer for hello / QoS */
+    struct tp_client_counters *counters; /* counters file (client_counters.c), NULL until the
+                                            first QoS tick */
 };
 
 /* ---- consumer_map.c ---- */
@@ -168,5 +172,13 @@ void tp_cons_close_streams(tp_consumer_t *c);
 /* ConsumerHello now (W-100..W-104), and the next one after hello_interval_ns. */
 void tp_cons_send_hello(tp_consumer_t *c, uint64_t now_ns);
 void tp_cons_send_qos(tp_consumer_t *c, uint64_t now_ns);
+
+/* ---- client_counters.c ---- */
+
+/* Mirror tp_consumer_get_stats into the consumer's counters file (src/shm/counters.h), opening
+ * it first for a new lease (in the driver's counters/ directory next to the attach's regions;
+ * skipped quietly when there is none). At the QoS cadence; close removes the file. */
+void tp_cons_counters_sync(tp_consumer_t *c);
+void tp_cons_counters_close(tp_consumer_t *c);
 
 #endif

@@ -66,6 +66,21 @@ static int canonical_dir(const char *dir, char *out, size_t cap)
     return 0;
 }
 
+/* TP_TRANSPORT: a name tp_transport_kind_parse knows, and "aeron" only in an Aeron build. */
+static int check_transport_env(void)
+{
+    const char *v = getenv("TP_TRANSPORT");
+    tp_transport_kind_t kind;
+    if (v == NULL || *v == '\0')
+        return 0;
+    if (tp_transport_kind_parse(v, &kind) != 0)
+        return tp_err_push("TP_TRANSPORT");
+    if (kind == TP_TRANSPORT_AERON && !tp_transport_aeron_available())
+        return tp_err_set(TP_ECONFIG, "TP_TRANSPORT=aeron: tensorpool was built without Aeron "
+                          "(docs/aeron.md)");
+    return 0;
+}
+
 int tp_context_init(tp_context_t **out)
 {
     tp_context_t *ctx;
@@ -76,6 +91,8 @@ int tp_context_init(tp_context_t **out)
     *out = NULL;
     if (lvl != NULL && *lvl != '\0' && tp_log_parse_level(lvl) < 0)
         return tp_err_set(TP_ECONFIG, "TP_LOG_LEVEL '%s': expected error|warn|info|debug", lvl);
+    if (check_transport_env() != 0)
+        return -1;
     ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL)
         return tp_err_set(TP_ENOMEM, "tp_context_init");
@@ -119,6 +136,38 @@ int tp_context_set_transport_timeouts(tp_context_t *ctx, uint64_t liveness_timeo
         ctx->tcfg.unblock_timeout_ns = unblock_timeout_ns;
     if (open_timeout_ns)
         ctx->tcfg.open_timeout_ns = open_timeout_ns;
+    return 0;
+}
+
+int tp_context_set_transport(tp_context_t *ctx, const char *name)
+{
+    tp_transport_kind_t kind;
+    if (check_open(ctx, "tp_context_set_transport") != 0)
+        return -1;
+    if (tp_transport_kind_parse(name, &kind) != 0)
+        return tp_err_push("tp_context_set_transport");
+    if (kind == TP_TRANSPORT_AERON && !tp_transport_aeron_available())
+        return tp_err_set(TP_ECONFIG, "tp_context_set_transport: tensorpool was built without "
+                          "Aeron (docs/aeron.md)");
+    ctx->tcfg.kind = kind;
+    return 0;
+}
+
+const char *tp_context_transport(const tp_context_t *ctx)
+{
+    return tp_transport_kind_name(ctx ? ctx->tcfg.kind : TP_TRANSPORT_EMBEDDED);
+}
+
+int tp_context_set_aeron_dir(tp_context_t *ctx, const char *dir)
+{
+    if (check_open(ctx, "tp_context_set_aeron_dir") != 0)
+        return -1;
+    if (dir == NULL)
+        dir = "";
+    if (strlen(dir) >= sizeof ctx->tcfg.aeron_dir)
+        return tp_err_set(TP_ETOOBIG, "tp_context_set_aeron_dir: directory longer than %zu bytes",
+                          sizeof ctx->tcfg.aeron_dir - 1);
+    snprintf(ctx->tcfg.aeron_dir, sizeof ctx->tcfg.aeron_dir, "%s", dir);
     return 0;
 }
 

@@ -232,13 +232,13 @@ void tp_attach_request_init(tp_attach_request_t *req)
     req->desired_node_id = TP_NULL_U32;
 }
 
-static int check_config(const tp_driver_client_config_t *cfg)
+static int check_config(const tp_driver_client_config_t *cfg, const tp_transport_t *t)
 {
     tp_channel_t ch;
     if (memchr(cfg->control_channel, '\0', sizeof cfg->control_channel) == NULL ||
         cfg->control_channel[0] == '\0')
         return tp_err_set(TP_ECHANNEL, "driver client: empty control channel");
-    if (tp_channel_parse(cfg->control_channel, &ch) != 0)
+    if (tp_transport_channel_parse(t, cfg->control_channel, &ch) != 0) /* udp: Aeron only */
         return tp_err_push("driver client: control channel");
     if (cfg->role != TP_ROLE_PRODUCER && cfg->role != TP_ROLE_CONSUMER)
         return tp_err_set(TP_EINVAL, "driver client: role %d is neither PRODUCER nor CONSUMER",
@@ -261,7 +261,7 @@ int tp_driver_client_init_config(tp_driver_client_t **out, tp_client_t *client,
     if (out == NULL || client == NULL || cfg == NULL)
         return tp_err_set(TP_EINVAL, "tp_driver_client_init: NULL argument");
     *out = NULL;
-    if (check_config(cfg) != 0)
+    if (check_config(cfg, tp_client_transport(client)) != 0)
         return tp_err_push("tp_driver_client_init");
     dc = calloc(1, sizeof *dc);
     if (dc != NULL) {

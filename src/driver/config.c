@@ -5,7 +5,8 @@
  *   1. TOML: every key of D-85 read with its type checked (wrong type, out-of-range integer:
  *      error; unknown key: warning), the TOML line of each key remembered for messages;
  *   2. environment (D-89): KEY upper-cased with '.' -> '_' overrides the file, aliases
- *      AERON_DIR / TP_CONTROL_CHANNEL / TP_CONTROL_STREAM_ID only when the DRIVER_* name is
+ *      AERON_DIR / TP_CONTROL_CHANNEL / TP_CONTROL_STREAM_ID (and TP_TRANSPORT,
+ *      LAUNCH_MEDIA_DRIVER for the tensorpool keys of issue 7) only when the DRIVER_* name is
  *      unset; then the derived defaults (announce = control, allowed_base_dirs = [base_dir]);
  *   3. validation (D-86, D-73, D-74, D-88 DECISION, D-94 DECISION, WIRE W-37, W-53).
  * Every problem is collected (not just the first) and names the key, the value, where it came
@@ -23,6 +24,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "transport/transport.h"
 #include "util/error.h"
 #include "util/toml.h"
 
@@ -55,6 +57,8 @@ typedef struct cfg_key {
 static const cfg_key_t KEYS[] = {
     STR("driver.instance_id", instance_id, NULL),
     STR("driver.aeron_dir", aeron_dir, "AERON_DIR"),
+    STR("driver.transport", transport, "TP_TRANSPORT"),
+    NUM("driver.launch_media_driver", K_BOOL, launch_media_driver, "LAUNCH_MEDIA_DRIVER"),
     STR("driver.control_channel", control_channel, "TP_CONTROL_CHANNEL"),
     NUM("driver.control_stream_id", K_U32, control_stream_id, "TP_CONTROL_STREAM_ID"),
     STR("driver.announce_channel", announce_channel, NULL),
@@ -1080,8 +1084,40 @@ static void validate_policies(ctx_t *x, tp_driver_config_t *c)
         c->epoch_gc_min_age_ns = (uint64_t)c->announce_period_ms * 3000000u;
 }
 
+/* driver.transport (issue 7): a known name, Aeron built in, and no aeron:udp channel on the
+ * embedded transport. */
+static void validate_transport(ctx_t *x, const tp_driver_config_t *c)
+{
+    static const char *const keys[] = {"driver.control_channel", "driver.announce_channel",
+                                       "driver.qos_channel"};
+    const char *channels[] = {c->control_channel, c->announce_channel, c->qos_channel};
+    tp_transport_kind_t kind;
+    char w[128];
+    if (tp_transport_kind_parse(c->transport, &kind) != 0) {
+        tp_err_clear();
+        err(x, "driver.transport = \"%s\"%s: must be \"embedded\" or \"aeron\"", c->transport,
+            where(x, "driver.transport", w, sizeof w));
+        return;
+    }
+    if (kind == TP_TRANSPORT_AERON && !tp_transport_aeron_available()) {
+        err(x, "driver.transport = \"aeron\"%s: tensorpool was built without Aeron "
+            "(TP_WITH_AERON, docs/aeron.md)", where(x, "driver.transport", w, sizeof w));
+        return;
+    }
+    if (kind == TP_TRANSPORT_EMBEDDED) {
+        if (c->launch_media_driver)
+            warn(x, "driver.launch_media_driver = true%s: ignored with driver.transport = "
+                 "\"embedded\"", where(x, "driver.launch_media_driver", w, sizeof w));
+        for (size_t i = 0; i < 3; i++)
+            if (strncmp(channels[i], "aeron:udp", 9) == 0)
+                err(x, "%s = \"%s\"%s: aeron:udp needs driver.transport = \"aeron\"", keys[i],
+                    channels[i], where(x, keys[i], w, sizeof w));
+    }
+}
+
 static int validate_impl(tp_driver_config_t *c, ctx_t *x)
 {
+    validate_transport(x, c);
     check_string(x, "driver.control_channel", c->control_channel, true);
     check_string(x, "driver.announce_channel", c->announce_channel, true);
     check_string(x, "driver.qos_channel", c->qos_channel, true);
@@ -1099,6 +1135,7 @@ void tp_driver_config_init(tp_driver_config_t *c)
 {
     memset(c, 0, sizeof *c);
     copy_str(c->instance_id, sizeof c->instance_id, "driver-01");
+    copy_str(c->transport, sizeof c->transport, "embedded");
     copy_str(c->control_channel, sizeof c->control_channel, "aeron:ipc?term-length=4m");
     c->control_stream_id = 1000;
     copy_str(c->announce_channel, sizeof c->announce_channel, c->control_channel);

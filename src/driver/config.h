@@ -54,6 +54,8 @@ typedef struct tp_driver_config {
     /* [driver] */
     char instance_id[TP_CFG_STR_MAX];          /* "driver-01" */
     char aeron_dir[TP_CFG_PATH_MAX];           /* "" = Aeron default */
+    char transport[16];                        /* "embedded" | "aeron" (issue 7) */
+    bool launch_media_driver;                  /* false: embedded Aeron media driver */
     char control_channel[TP_CFG_STR_MAX];      /* "aeron:ipc?term-length=4m" */
     uint32_t control_stream_id;                /* 1000 */
     char announce_channel[TP_CFG_STR_MAX];     /* = control_channel */

@@ -1,6 +1,8 @@
 /*
  * The transport front end: settings, channel URIs, and the publications/subscriptions of a
- * transport over shmlog logs (one mapping per stream per transport, shared by its handles).
+ * transport over shmlog logs (one mapping per stream per transport, shared by its handles),
+ * or over the Aeron client (transport/aeron/aeron.h): a handle whose `aeron` pointer is set
+ * forwards there; for shmlog it is NULL and the hot paths pay one predictable branch.
  */
 #include "transport/transport.h"
 
@@ -19,6 +21,7 @@
 
 #include "shm/region.h"
 #include "shm/region_internal.h"
+#include "transport/aeron/aeron.h"
 #include "transport/shmlog/shmlog.h"
 #include "util/atomics.h"
 #include "util/clock.h"
@@ -26,6 +29,9 @@
 
 #define MAX_LOGS 64u
 #define MAX_HANDLES 256u
+
+/* The shmlog hot paths test "Aeron handle or closed" once, as the closed test alone did. */
+#define SLOW_PATH(x) __builtin_expect(!!(x), 0)
 
 typedef struct log_ref {
     tp_shmlog_t log;
@@ -37,6 +43,7 @@ typedef struct log_ref {
  * so that using one after close gets TP_PUB_CLOSED / TP_ECLOSED instead of freed memory. */
 struct tp_publication {
     tp_transport_t *t;
+    tp_aeron_pub_t *aeron; /* Aeron transport, else NULL */
     log_ref_t *ref;
     tp_shmlog_pub_t pub;
     bool open;
@@ -45,14 +52,17 @@ struct tp_publication {
 
 struct tp_subscription {
     tp_transport_t *t;
+    tp_aeron_sub_t *aeron; /* Aeron transport, else NULL */
     log_ref_t *ref;
     tp_shmlog_sub_t sub;
+    uint64_t join_ns;      /* shmlog: when it joined the log (W-91) */
     bool open;
     struct tp_subscription *next_closed;
 };
 
 struct tp_transport {
     tp_transport_config_t cfg;
+    tp_aeron_t *aeron; /* kind AERON */
     int dirfd;
     log_ref_t *logs[MAX_LOGS];
     tp_publication_t *pubs[MAX_HANDLES];
@@ -81,7 +91,32 @@ void tp_transport_config_init(tp_transport_config_t *cfg)
     cfg->unblock_timeout_ns = 5000000000ull;
     cfg->open_timeout_ns = 2000000000ull;
     cfg->default_capacity = 1u << 20;
+    env = getenv("TP_TRANSPORT");
+    if (env && *env && tp_transport_kind_parse(env, &cfg->kind) != 0)
+        tp_err_clear(); /* tp_context_init reports it */
+    env = getenv("AERON_DIR");
+    if (env && strlen(env) < sizeof cfg->aeron_dir)
+        snprintf(cfg->aeron_dir, sizeof cfg->aeron_dir, "%s", env);
 }
+
+int tp_transport_kind_parse(const char *name, tp_transport_kind_t *out)
+{
+    if (name != NULL && strcmp(name, "embedded") == 0)
+        *out = TP_TRANSPORT_EMBEDDED;
+    else if (name != NULL && strcmp(name, "aeron") == 0)
+        *out = TP_TRANSPORT_AERON;
+    else
+        return tp_err_set(TP_ECONFIG, "transport '%s': expected \"embedded\" or \"aeron\"",
+                          name ? name : "(null)");
+    return 0;
+}
+
+const char *tp_transport_kind_name(tp_transport_kind_t kind)
+{
+    return kind == TP_TRANSPORT_AERON ? "aeron" : "embedded";
+}
+
+bool tp_transport_aeron_available(void) { return tp_aeron_available(); }
 
 /* ---- channels -------------------------------------------------------------------------------- */
 
@@ -171,6 +206,18 @@ int tp_channel_parse(const char *uri, tp_channel_t *out)
     return 0;
 }
 
+int tp_transport_channel_parse(const tp_transport_t *t, const char *uri, tp_channel_t *out)
+{
+    if (t != NULL && t->aeron != NULL)
+        return tp_aeron_channel_parse(uri, out);
+    return tp_channel_parse(uri, out);
+}
+
+tp_transport_kind_t tp_transport_kind(const tp_transport_t *t)
+{
+    return t->aeron != NULL ? TP_TRANSPORT_AERON : TP_TRANSPORT_EMBEDDED;
+}
+
 /* ---- transport ------------------------------------------------------------------------------- */
 
 /* Temporary files of creators that died half-way (shmlog.h "Creation"): ".<name>.tmp.<pid>.<n>" */
@@ -217,6 +264,11 @@ int tp_transport_open(tp_transport_t **out, const tp_transport_config_t *cfg)
         return tp_err_push("transport directory %s", cfg->dir);
     }
     remove_dead_temporaries(t->dirfd);
+    if (cfg->kind == TP_TRANSPORT_AERON && tp_aeron_open(&t->aeron, cfg) != 0) {
+        close(t->dirfd);
+        free(t);
+        return -1;
+    }
     *out = t;
     return 0;
 }
@@ -241,6 +293,7 @@ void tp_transport_close(tp_transport_t *t)
         t->closed_subs = s->next_closed;
         free(s);
     }
+    tp_aeron_close(t->aeron); /* after the handles: their streams are closed first */
     close(t->dirfd);
     free(t);
 }
@@ -248,6 +301,8 @@ void tp_transport_close(tp_transport_t *t)
 int tp_transport_do_work(tp_transport_t *t, uint64_t now_ns)
 {
     int work = 0;
+    if (t->aeron)
+        return tp_aeron_do_work(t->aeron, now_ns);
     /* Release: a peer that reads the new heartbeat also sees our earlier position stores. */
     for (uint32_t i = 0; i < MAX_HANDLES; i++) {
         tp_publication_t *p = t->pubs[i];
@@ -344,6 +399,13 @@ int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_
     p = calloc(1, sizeof *p);
     if (!p)
         return tp_err_set(TP_ENOMEM, "publication");
+    if (t->aeron) {
+        if (tp_aeron_add_publication(t->aeron, channel, stream_id, &p->aeron) != 0) {
+            free(p);
+            return tp_err_push("stream %u", stream_id);
+        }
+        goto added;
+    }
     if (log_acquire(t, channel, stream_id, &p->ref) != 0) {
         free(p);
         return -1;
@@ -357,6 +419,7 @@ int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_
         free(p);
         return tp_err_push("stream %u: add publication", stream_id);
     }
+added:
     p->t = t;
     p->open = true;
     t->pubs[slot] = p;
@@ -370,8 +433,12 @@ void tp_publication_close(tp_publication_t *p)
     if (!p || !p->open)
         return;
     t = p->t;
-    tp_shmlog_entry_release(p->ref->log.pubs, p->pub.entry, p->pub.word);
-    log_release(t, p->ref);
+    if (p->aeron) {
+        tp_aeron_pub_close(p->aeron); /* the object stays with t->aeron until it closes */
+    } else {
+        tp_shmlog_entry_release(p->ref->log.pubs, p->pub.entry, p->pub.word);
+        log_release(t, p->ref);
+    }
     for (uint32_t i = 0; i < MAX_HANDLES; i++)
         if (t->pubs[i] == p)
             t->pubs[i] = NULL;
@@ -383,14 +450,20 @@ void tp_publication_close(tp_publication_t *p)
 
 size_t tp_publication_max_message_length(const tp_publication_t *p)
 {
+    if (p->aeron)
+        return p->open ? tp_aeron_pub_max_message_length(p->aeron) : 0;
     return p->open ? p->ref->log.max_message : 0;
 }
 
 int64_t tp_publication_try_claim(tp_publication_t *p, size_t len, tp_claim_t *c)
 {
     uint64_t pos, word;
-    if (!p->open)
-        return TP_PUB_CLOSED;
+    if (SLOW_PATH(p->aeron != NULL || !p->open)) {
+        if (!p->open)
+            return TP_PUB_CLOSED;
+        c->pub_ = p;
+        return tp_aeron_try_claim(p->aeron, len, c);
+    }
     int64_t rc = tp_shmlog_claim(&p->pub, len, &pos, &word);
     if (rc < 0)
         return rc;
@@ -404,8 +477,11 @@ int64_t tp_publication_try_claim(tp_publication_t *p, size_t len, tp_claim_t *c)
 
 int tp_claim_commit(tp_claim_t *c)
 {
-    if (!c->pub_->open)
-        return tp_err_set(TP_ECLOSED, "commit on a closed publication");
+    if (SLOW_PATH(c->pub_->aeron != NULL || !c->pub_->open)) {
+        if (!c->pub_->open)
+            return tp_err_set(TP_ECLOSED, "commit on a closed publication");
+        return tp_aeron_commit(c);
+    }
     return tp_shmlog_commit(&c->pub_->ref->log, c->position_, c->word_, c->length);
 }
 
@@ -413,23 +489,32 @@ void tp_claim_abort(tp_claim_t *c)
 {
     if (!c->pub_->open)
         return;
+    if (c->pub_->aeron) {
+        tp_aeron_abort(c);
+        return;
+    }
     tp_shmlog_abort(&c->pub_->ref->log, c->position_, c->word_);
 }
 
 int64_t tp_publication_offer(tp_publication_t *p, const void *buf, size_t len)
 {
-    tp_claim_t c;
-    int64_t rc = tp_publication_try_claim(p, len, &c);
+    uint64_t pos, word;
+    int64_t rc;
+    if (SLOW_PATH(p->aeron != NULL || !p->open))
+        return p->open ? tp_aeron_offer(p->aeron, buf, len) : TP_PUB_CLOSED;
+    rc = tp_shmlog_claim(&p->pub, len, &pos, &word);
     if (rc < 0)
         return rc;
-    memcpy(c.data, buf, len);
-    if (tp_claim_commit(&c) != 0)
+    memcpy(tp_shmlog_record_data(&p->ref->log, pos), buf, len);
+    if (tp_shmlog_commit(&p->ref->log, pos, word, len) != 0)
         return TP_PUB_ADMIN_ACTION; /* the claim timed out while we copied: retry */
     return rc;
 }
 
 bool tp_publication_is_connected(tp_publication_t *p)
 {
+    if (p->aeron)
+        return p->open && tp_aeron_pub_is_connected(p->aeron);
     return p->open && tp_shmlog_any_live(p->ref->log.subs, tp_clock_monotonic_ns(),
                               p->t->cfg.liveness_timeout_ns) != 0;
 }
@@ -446,6 +531,13 @@ int tp_transport_add_subscription(tp_transport_t *t, const char *channel, uint32
     s = calloc(1, sizeof *s);
     if (!s)
         return tp_err_set(TP_ENOMEM, "subscription");
+    if (t->aeron) {
+        if (tp_aeron_add_subscription(t->aeron, channel, stream_id, &s->aeron) != 0) {
+            free(s);
+            return tp_err_push("stream %u", stream_id);
+        }
+        goto added;
+    }
     if (log_acquire(t, channel, stream_id, &s->ref) != 0) {
         free(s);
         return -1;
@@ -457,6 +549,8 @@ int tp_transport_add_subscription(tp_transport_t *t, const char *channel, uint32
         free(s);
         return tp_err_push("stream %u: add subscription", stream_id);
     }
+    s->join_ns = tp_clock_monotonic_ns();
+added:
     s->t = t;
     s->open = true;
     t->subs[slot] = s;
@@ -470,8 +564,12 @@ void tp_subscription_close(tp_subscription_t *s)
     if (!s || !s->open)
         return;
     t = s->t;
-    tp_shmlog_sub_leave(&s->sub);
-    log_release(t, s->ref);
+    if (s->aeron) {
+        tp_aeron_sub_close(s->aeron);
+    } else {
+        tp_shmlog_sub_leave(&s->sub);
+        log_release(t, s->ref);
+    }
     for (uint32_t i = 0; i < MAX_HANDLES; i++)
         if (t->subs[i] == s)
             t->subs[i] = NULL;
@@ -484,17 +582,37 @@ void tp_subscription_close(tp_subscription_t *s)
 int tp_subscription_poll(tp_subscription_t *s, tp_message_handler_t handler, void *clientd,
                          int limit)
 {
-    if (!s->open)
-        return tp_err_set(TP_ECLOSED, "poll on a closed subscription");
+    if (SLOW_PATH(s->aeron != NULL || !s->open)) {
+        if (!s->open)
+            return tp_err_set(TP_ECLOSED, "poll on a closed subscription");
+        return tp_aeron_poll(s->aeron, handler, clientd, limit);
+    }
     return tp_shmlog_poll(&s->sub, handler, clientd, limit);
 }
 
 bool tp_subscription_is_connected(tp_subscription_t *s)
 {
+    if (s->aeron)
+        return s->open && tp_aeron_sub_is_connected(s->aeron);
     return s->open && tp_shmlog_any_live(s->ref->log.pubs, tp_clock_monotonic_ns(),
                               s->t->cfg.liveness_timeout_ns) != 0;
 }
 
 uint64_t tp_subscription_lost_bytes(const tp_subscription_t *s) { return s->sub.lost_bytes; }
 uint64_t tp_subscription_lapped_count(const tp_subscription_t *s) { return s->sub.lapped_count; }
-uint64_t tp_subscription_position(const tp_subscription_t *s) { return s->sub.position; }
+uint64_t tp_subscription_position(const tp_subscription_t *s)
+{
+    return s->aeron ? tp_aeron_sub_position(s->aeron) : s->sub.position;
+}
+
+uint64_t tp_subscription_join_time_ns(const tp_subscription_t *s)
+{
+    return s->aeron ? tp_aeron_sub_join_time_ns(s->aeron) : s->join_ns;
+}
+
+uint32_t tp_subscription_image_count(tp_subscription_t *s)
+{
+    if (s->aeron)
+        return s->open ? tp_aeron_sub_image_count(s->aeron) : 0;
+    return tp_subscription_is_connected(s) ? 1u : 0u;
+}

@@ -31,6 +31,18 @@
  * subscription of the transport. Call it at least every liveness_timeout/4 (the agents'
  * duty cycle does); a subscription whose heartbeat is older than the timeout stops holding
  * publishers back and, when it polls again, learns that it lost data (TP_ELAPPED).
+ *
+ * Two kinds (tp_transport_config_t.kind, chosen at open; handles dispatch on a pointer that
+ * is NULL for shmlog, so the embedded hot path pays one predictable branch):
+ *   TP_TRANSPORT_EMBEDDED  shmlog (transport/shmlog/), aeron:ipc only, no external process.
+ *   TP_TRANSPORT_AERON     the Aeron C client (transport/aeron/aeron.h: how the calls below map
+ *                          onto it), aeron:ipc and aeron:udp, through a media driver — external
+ *                          or started in this process (launch_media_driver). Adding a stream
+ *                          is asynchronous: until the media driver has answered, offer returns
+ *                          NOT_CONNECTED and poll 0; do_work runs Aeron's client conductor (no
+ *                          thread is started) and must run at least every 100 ms or so.
+ *                          Lossless for connected subscribers as Aeron IPC is; TP_ELAPPED never
+ *                          happens (Aeron's media driver drops a dead client's streams itself).
  */
 #ifndef TP_TRANSPORT_TRANSPORT_H
 #define TP_TRANSPORT_TRANSPORT_H
@@ -49,6 +61,11 @@
 #define TP_TRANSPORT_DIR_MAX 1024u
 #define TP_CHANNEL_MAX 1024u
 
+typedef enum tp_transport_kind {
+    TP_TRANSPORT_EMBEDDED = 0, /* "embedded": shmlog */
+    TP_TRANSPORT_AERON = 1     /* "aeron": the Aeron C client (built with TP_WITH_AERON) */
+} tp_transport_kind_t;
+
 typedef struct tp_transport tp_transport_t;
 typedef struct tp_publication tp_publication_t;
 typedef struct tp_subscription tp_subscription_t;
@@ -63,19 +80,45 @@ typedef struct tp_transport_config {
     uint64_t unblock_timeout_ns;  /* an uncommitted claim older than this becomes padding; 5 s */
     uint64_t open_timeout_ns;     /* wait for another process to finish creating a log; 2 s */
     uint32_t default_capacity;    /* log bytes when the channel has no term-length; 1 MiB */
+    /* Which transport: $TP_TRANSPORT ("embedded" | "aeron"), default embedded. The Aeron
+     * transport still creates `dir` (the driver keeps its lock file there). */
+    tp_transport_kind_t kind;
+    /* Aeron: the media driver's directory; "" = Aeron's default ($AERON_DIR, else
+     * /dev/shm/aeron-${USER}). Default: $AERON_DIR. */
+    char aeron_dir[TP_TRANSPORT_DIR_MAX];
+    /* Aeron: start an embedded media driver in this process at open (the tensorpool driver's
+     * driver.launch_media_driver, environment LAUNCH_MEDIA_DRIVER); closed with the transport.
+     * Refused when a live media driver already serves aeron_dir. Default false. */
+    bool launch_media_driver;
 } tp_transport_config_t;
 
-/* Fill every default (reads TENSORPOOL_DIR and USER/USERNAME once). */
+/* Fill every default (reads TENSORPOOL_DIR, USER/USERNAME, TP_TRANSPORT and AERON_DIR once;
+ * a TP_TRANSPORT that tp_transport_kind_parse refuses leaves the embedded default). */
 void tp_transport_config_init(tp_transport_config_t *cfg);
 
+/* "embedded" | "aeron" -> kind. 0, or -1 (TP_ECONFIG, the message names both values). */
+int tp_transport_kind_parse(const char *name, tp_transport_kind_t *out);
+
+/* "embedded" | "aeron" (static storage). */
+const char *tp_transport_kind_name(tp_transport_kind_t kind);
+
+/* true when this build carries the Aeron transport (CMake found Aeron, TP_WITH_AERON). */
+bool tp_transport_aeron_available(void);
+
 /* Open a transport with a copy of *cfg. Creates cfg->dir (dir_mode) if needed.
- * On success *out is owned by the caller until tp_transport_close. */
+ * On success *out is owned by the caller until tp_transport_close.
+ * Aeron: never waits for a media driver (without one, streams stay unconnected and do_work
+ * keeps looking for it); fails with TP_ECONFIG in a build without Aeron, and with TP_EAERON
+ * (Aeron's message) when launch_media_driver is set and the media driver cannot start. */
 int tp_transport_open(tp_transport_t **out, const tp_transport_config_t *cfg);
 
 /* Close every publication and subscription still open on t, then t. NULL is a no-op. */
 void tp_transport_close(tp_transport_t *t);
 
-/* Refresh heartbeats (and other periodic duties). Returns the amount of work done. */
+/* Refresh heartbeats (and other periodic duties). Returns the amount of work done.
+ * Aeron: runs the client conductor, completes pending adds, reconnects after the media
+ * driver was lost; -1 with TP_EAERON and Aeron's message (driver timeout, client closed, a
+ * stream the media driver refused) once per such event, after which it carries on. */
 int tp_transport_do_work(tp_transport_t *t, uint64_t now_ns);
 
 /* ---- channels ----------------------------------------------------------------------------- */
@@ -90,6 +133,15 @@ typedef struct tp_channel {
  * "aeron:udp..." is refused: it needs the Aeron transport. Returns 0 or -1 (TP_ECHANNEL). */
 int tp_channel_parse(const char *uri, tp_channel_t *out);
 
+/* The channel as transport t accepts it: the embedded transport as tp_channel_parse; the Aeron
+ * transport takes "aeron:ipc" and "aeron:udp" with any parameters (the media driver checks
+ * them when the stream is added): canonical "aeron:ipc" for every IPC channel, the URI itself
+ * for UDP. t NULL = embedded. Returns 0 or -1 (TP_ECHANNEL). */
+int tp_transport_channel_parse(const tp_transport_t *t, const char *uri, tp_channel_t *out);
+
+/* The kind t was opened with. */
+tp_transport_kind_t tp_transport_kind(const tp_transport_t *t);
+
 /* ---- publications ------------------------------------------------------------------------- */
 
 /* Add a publication on (channel, stream_id). Opens or creates the stream's log.
@@ -103,7 +155,10 @@ int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_
  * no-op. */
 void tp_publication_close(tp_publication_t *p);
 
-/* Largest message offer/try_claim accept: capacity / 8. */
+/* Largest message offer/try_claim accept: capacity / 8. Aeron: the publication's max message
+ * length (term length / 8, at most 16 MiB) once connected, 0 before; try_claim takes at most
+ * the max payload (MTU - 32) there and answers MAX_SIZE_EXCEEDED above it, while offer sends
+ * longer messages as fragments that every subscription reassembles. */
 size_t tp_publication_max_message_length(const tp_publication_t *p);
 
 /* Copy len bytes into the stream as one message. Returns the new position or a TP_PUB_*
@@ -119,6 +174,7 @@ typedef struct tp_claim {
     tp_publication_t *pub_;
     uint64_t position_;  /* private */
     uint64_t word_;      /* private */
+    uint8_t *frame_;     /* private (Aeron: the claimed frame's header) */
 } tp_claim_t;
 
 int64_t tp_publication_try_claim(tp_publication_t *p, size_t len, tp_claim_t *claim);
@@ -161,7 +217,19 @@ bool tp_subscription_is_connected(tp_subscription_t *s);
 uint64_t tp_subscription_lost_bytes(const tp_subscription_t *s);
 uint64_t tp_subscription_lapped_count(const tp_subscription_t *s);
 
-/* Current position (bytes consumed since the stream began). */
+/* Current position (bytes consumed since the stream began). Aeron: of the image polled
+ * last. */
 uint64_t tp_subscription_position(const tp_subscription_t *s);
+
+/* WIRE W-91 "the local monotonic time at which the subscription image became available":
+ * CLOCK_MONOTONIC ns of the latest join — shmlog: when the subscription joined the log (it
+ * never changes); Aeron: the latest image-available callback (a new publisher, or the same
+ * one again after a media driver restart), 0 before the first. A caller that keeps the last
+ * value it saw learns of every new image by the value changing. */
+uint64_t tp_subscription_join_time_ns(const tp_subscription_t *s);
+
+/* Publishers currently connected: shmlog 1 or 0 (tp_subscription_is_connected); Aeron: the
+ * available images (image-unavailable callbacks decrement it). */
+uint32_t tp_subscription_image_count(tp_subscription_t *s);
 
 #endif

@@ -18,6 +18,16 @@
 
 static double kv(const char *line, const char *key) { return tp_kv_num(line, key, -1); }
 
+/* Descriptors the producer offered before its descriptor stream was connected (it reports
+ * them; they were never sent). Always 0 on the embedded transport, whose streams connect when
+ * added; on Aeron the add completes asynchronously, so the first few frames of a producer can
+ * go out before the media driver has connected its publication. */
+static double not_connected(const char *pline)
+{
+    double n = tp_kv_num(pline, "descriptors_not_connected", 0);
+    return n > 0 ? n : 0;
+}
+
 /* Checks every consumer summary must pass. */
 static void check_clean(const char *line)
 {
@@ -110,7 +120,7 @@ TP_TEST(test_e2e_several_consumers_verified)
         /* At 1 kHz on a 64-slot ring a consumer keeps up unless it is starved of CPU for
            64 ms; whatever it missed is accounted for as drops (no backpressure, W-148). */
         TP_CHECK(kv(line, "frames") >= 1000);
-        TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") >= 1990);
+        TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + not_connected(pline) >= 1990);
         TP_CHECK_EQ_U(kv(line, "last_seq"), 1999);
     }
     tp_proc_stop(&s.driver, 5000);
@@ -189,7 +199,8 @@ TP_TEST(test_e2e_consumer_kill9_producer_unaffected)
     TP_ASSERT(e2e_summary("other", &other, line, sizeof line));
     check_clean(line);
     TP_CHECK(kv(line, "frames") >= 0.5 * kv(pline, "frames"));
-    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") >= kv(pline, "frames") - 10);
+    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + not_connected(pline) >=
+             kv(pline, "frames") - 10);
     TP_CHECK_EQ_U(kv(line, "last_seq") + 1, kv(pline, "seq"));
     tp_proc_stop(&s.driver, 5000);
 }
@@ -279,7 +290,8 @@ TP_TEST(test_e2e_slow_consumer_no_stall)
     TP_ASSERT(e2e_summary("fast", &fast, line, sizeof line));
     check_clean(line);
     TP_CHECK(kv(line, "frames") >= 0.5 * kv(pline, "frames"));
-    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") >= kv(pline, "frames") - 10);
+    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + not_connected(pline) >=
+             kv(pline, "frames") - 10);
     TP_ASSERT(e2e_summary("slow", &slow, line, sizeof line));
     check_clean(line);
     /* At most 200 frames/s were read out of 2000/s: the rest shows up as drops. */
@@ -319,13 +331,17 @@ TP_TEST(test_e2e_examples)
 TP_TEST(test_e2e_demo)
 {
     tp_proc_t demo;
+    e2e_sys_t s; /* only its transport settings: the demo makes its own directories */
     char out[700], line[LINE];
     char bin[700], cfg[700];
     char *args[] = {bin, "--seconds", "2", "--config", cfg, NULL};
+    char *envs[] = {s.env_aeron, s.env_launch, s.env_md_live, NULL};
+    memset(&s, 0, sizeof s);
+    e2e_transport_init(&s, "demo");
     snprintf(bin, sizeof bin, "%s/examples/tp_demo", TP_BINARY_DIR);
     snprintf(cfg, sizeof cfg, "%s/docs/examples/driver_integration_example.toml", TP_SOURCE_DIR);
     snprintf(out, sizeof out, "%s/demo.out", tp_test_tmpdir());
-    TP_ASSERT(tp_proc_start(&demo, args, NULL, out) == 0);
+    TP_ASSERT(tp_proc_start(&demo, args, envs, out) == 0);
     tp_test_track_child(demo.pid);
     TP_CHECK_EQ_I(tp_proc_wait(&demo, 60000), 0);
     if (tp_proc_summary(&demo, "frames=", line, sizeof line) != 0 || tp_test_failed_now()) {

@@ -9,6 +9,13 @@
  * but long enough for a loaded 2-core CI machine not to lose healthy leases);
  * the clients get the matching environment (keepalive 100 ms, attach retry 0.5 s, backoffs
  * 50..500 ms, announce freshness 1 s, producer driver-silence limit 1 s, hello/QoS 200 ms).
+ *
+ * Transport: embedded, or Aeron when the test runs with TP_TRANSPORT=aeron in its environment
+ * (the "aeron" variants of tests/e2e/CMakeLists.txt; the children inherit it). Then every
+ * system gets a private media driver directory under /dev/shm (AERON_DIR, removed at exit),
+ * the driver starts an embedded media driver (LAUNCH_MEDIA_DRIVER=true) whose client liveness
+ * is 3 s (a kill -9'd client's streams are dropped by then), and a build without Aeron skips
+ * (exit 77) with the reason.
  */
 #ifndef TP_E2E_SUPPORT_H
 #define TP_E2E_SUPPORT_H
@@ -17,6 +24,7 @@
 
 #include "tp_launch.h"
 #include "tp_test.h"
+#include "transport/transport.h"
 
 #define E2E_CTL 15000u
 #define E2E_STREAM 42u
@@ -27,6 +35,10 @@ typedef struct e2e_sys {
     char shm[600];
     char cfg[600];
     char env_dir[700];
+    char aeron_dir[600];  /* transport aeron: the media driver's directory, else "" */
+    char env_aeron[700];  /* "AERON_DIR=..." (aeron), or a harmless marker */
+    char env_launch[64];  /* driver: "LAUNCH_MEDIA_DRIVER=true" (aeron), or a marker */
+    char env_md_live[64]; /* driver: the embedded media driver's client liveness */
     tp_proc_t driver;
     unsigned driver_starts;
 } e2e_sys_t;
@@ -38,10 +50,53 @@ static inline const char *e2e_bin(void)
     return bin;
 }
 
+/* TP_TRANSPORT=aeron in the environment: the Aeron variant. */
+static inline bool e2e_aeron(void)
+{
+    const char *t = getenv("TP_TRANSPORT");
+    return t != NULL && strcmp(t, "aeron") == 0;
+}
+
+static char e2e_aeron_dirs[16][600];
+static int e2e_naeron_dirs;
+
+static inline void e2e_remove_aeron_dirs(void)
+{
+    for (int i = 0; i < e2e_naeron_dirs; i++)
+        tp_test_rmtree(e2e_aeron_dirs[i]);
+}
+
+/* The transport settings of a system (see the top of this file). */
+static inline void e2e_transport_init(e2e_sys_t *s, const char *name)
+{
+    if (!e2e_aeron()) {
+        snprintf(s->env_aeron, sizeof s->env_aeron, "TP_E2E_TRANSPORT=embedded");
+        snprintf(s->env_launch, sizeof s->env_launch, "TP_E2E_LAUNCH=no");
+        snprintf(s->env_md_live, sizeof s->env_md_live, "TP_E2E_MD=none");
+        return;
+    }
+    if (!tp_transport_aeron_available()) {
+        printf("skip: TP_TRANSPORT=aeron but tensorpool was built without Aeron "
+               "(TP_WITH_AERON=OFF or Aeron not found, docs/aeron.md)\n");
+        exit(77);
+    }
+    snprintf(s->aeron_dir, sizeof s->aeron_dir, "/dev/shm/tp-e2e-aeron-%d-%s", (int)getpid(),
+             name);
+    tp_test_rmtree(s->aeron_dir);
+    if (e2e_naeron_dirs == 0)
+        atexit(e2e_remove_aeron_dirs);
+    if (e2e_naeron_dirs < 16)
+        snprintf(e2e_aeron_dirs[e2e_naeron_dirs++], sizeof e2e_aeron_dirs[0], "%s", s->aeron_dir);
+    snprintf(s->env_aeron, sizeof s->env_aeron, "AERON_DIR=%s", s->aeron_dir);
+    snprintf(s->env_launch, sizeof s->env_launch, "LAUNCH_MEDIA_DRIVER=true");
+    snprintf(s->env_md_live, sizeof s->env_md_live, "AERON_CLIENT_LIVENESS_TIMEOUT=3s");
+}
+
 /* Private directories + config. nslots header slots, one pool of `stride` bytes. */
 static inline bool e2e_init(e2e_sys_t *s, const char *name, uint32_t nslots, uint32_t stride)
 {
     memset(s, 0, sizeof *s);
+    e2e_transport_init(s, name);
     snprintf(s->dir, sizeof s->dir, "%s/%s", tp_test_tmpdir(), name);
     snprintf(s->transport, sizeof s->transport, "%s/transport", s->dir);
     snprintf(s->shm, sizeof s->shm, "%s/shm", s->dir);
@@ -66,7 +121,8 @@ static inline void e2e_dump(const char *what, const tp_proc_t *p)
 static inline bool e2e_driver_start(e2e_sys_t *s)
 {
     char out[700];
-    char *envs[] = {s->env_dir, "TP_LOG_LEVEL=info", NULL};
+    char *envs[] = {s->env_dir, "TP_LOG_LEVEL=info", s->env_aeron, s->env_launch,
+                    s->env_md_live, NULL};
     char *args[] = {(char *)e2e_bin(), "driver", s->cfg, "--dir", s->transport, NULL};
     uint64_t end = tp_launch_now_ns() + 10000000000ull;
     snprintf(out, sizeof out, "%s/driver.%u.log", s->dir, s->driver_starts++);
@@ -86,7 +142,8 @@ static inline bool e2e_driver_start(e2e_sys_t *s)
 /* Environment of every client: the transport dir and the short timers. */
 #define E2E_CLIENT_ENV(s)                                                                   \
     {                                                                                       \
-        (s)->env_dir, "TP_LOG_LEVEL=info", "TP_KEEPALIVE_INTERVAL_NS=100000000",            \
+        (s)->env_dir, (s)->env_aeron, "TP_LOG_LEVEL=info",                                  \
+            "TP_KEEPALIVE_INTERVAL_NS=100000000",                                           \
             "TP_LEASE_PERIOD_NS=1000000000", "TP_ATTACH_TIMEOUT_NS=500000000",               \
             "TP_ATTACH_BACKOFF_INITIAL_NS=50000000", "TP_ATTACH_BACKOFF_MAX_NS=500000000",  \
             "PRODUCER_ANNOUNCE_INTERVAL_NS=100000000", "PRODUCER_QOS_INTERVAL_NS=200000000", \

@@ -8,6 +8,9 @@
  *   * malformed, truncated, wrong-schema and oversized messages do not disturb other
  *     clients (WIRE W-81 DECISION)
  *   * an invalid configuration stops the driver with `error=` lines and exit 1
+ * With TP_TRANSPORT=aeron in the environment (test_driver_process_aeron, issue 7) the same
+ * tests run on the Aeron transport: a private AERON_DIR per test, the driver started with
+ * LAUNCH_MEDIA_DRIVER=true (an embedded media driver), this process an Aeron client of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,12 +55,46 @@ static void sleep_ms(unsigned ms)
     }
 }
 
+static bool aeron_mode(void)
+{
+    const char *t = getenv("TP_TRANSPORT");
+    return t != NULL && strcmp(t, "aeron") == 0;
+}
+
+static char aeron_dirs[16][128];
+static unsigned n_aeron_dirs;
+
+static void remove_aeron_dirs(void)
+{
+    for (unsigned i = 0; i < n_aeron_dirs; i++)
+        tp_test_rmtree(aeron_dirs[i]);
+}
+
+/* Aeron variant: a private media driver directory for this test, for us and the driver. */
+static int aeron_env(void)
+{
+    if (!tp_transport_aeron_available()) {
+        printf("skip: TP_TRANSPORT=aeron but tensorpool was built without Aeron\n");
+        exit(77);
+    }
+    if (n_aeron_dirs == 0)
+        atexit(remove_aeron_dirs);
+    if (n_aeron_dirs == 16)
+        return -1;
+    snprintf(aeron_dirs[n_aeron_dirs], sizeof aeron_dirs[0], "/dev/shm/tp-dp-aeron-%d-%u",
+             (int)getpid(), n_aeron_dirs);
+    setenv("AERON_DIR", aeron_dirs[n_aeron_dirs++], 1);
+    return 0;
+}
+
 static int env_init(env_t *e, const char *extra_policies)
 {
     static unsigned seq;
     tp_transport_config_t tc;
     FILE *f;
     memset(e, 0, sizeof *e);
+    if (aeron_mode() && aeron_env() != 0)
+        return -1;
     snprintf(e->dir, sizeof e->dir, "%s/p%u", tp_test_tmpdir(), seq++);
     snprintf(e->cfg, sizeof e->cfg, "%s/driver.toml", e->dir);
     snprintf(e->transport, sizeof e->transport, "%s/transport", e->dir);
@@ -105,6 +142,8 @@ static pid_t spawn_driver(env_t *e, const char *out_name)
         dup2(fd, 1);
         dup2(fd, 2);
         setenv("TP_LOG_LEVEL", "info", 1);
+        if (aeron_mode())
+            setenv("LAUNCH_MEDIA_DRIVER", "true", 1);
         execl(bin, bin, "driver", e->cfg, "--dir", e->transport, (char *)NULL);
         _exit(127);
     }
@@ -183,6 +222,7 @@ static int attach(env_t *e, int64_t corr, uint32_t client, uint8_t role,
 {
     uint8_t buf[128];
     tp_sbe_driver_shm_attach_request_t m;
+    size_t len;
     memset(&m, 0, sizeof m);
     m.correlation_id = corr;
     m.stream_id = 42;
@@ -190,19 +230,29 @@ static int attach(env_t *e, int64_t corr, uint32_t client, uint8_t role,
     m.role = role;
     m.publish_mode = 255;
     m.desired_node_id = 0xFFFFFFFFu;
-    if (tp_publication_offer(e->pub, buf,
-                             (size_t)tp_sbe_driver_shm_attach_request_encode(buf, sizeof buf,
-                                                                             &m)) < 0)
-        return -1;
-    for (;;) {
-        if (!await(e, e->ctl, TP_SBE_DRIVER_SCHEMA_ID,
-                   TP_SBE_DRIVER_SHM_ATTACH_RESPONSE_TEMPLATE_ID, 3000))
-            return -1;
-        if (tp_sbe_driver_shm_attach_response_decode(e->last, e->last_len, r) < 0)
-            return -1;
-        if (r->correlation_id == corr)
-            return r->code;
+    len = (size_t)tp_sbe_driver_shm_attach_request_encode(buf, sizeof buf, &m);
+    /* Sent again after a second without an answer, as a driver client does: on Aeron a
+     * request offered just before our client noticed that the previous media driver had
+     * gone lands in its dead log. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        /* NOT_CONNECTED until the driver's subscription is there (Aeron: until our client
+         * found the media driver and the add completed) */
+        uint64_t end = tp_clock_monotonic_ns() + 5000 * MS;
+        while (tp_publication_offer(e->pub, buf, len) < 0) {
+            if (tp_clock_monotonic_ns() > end)
+                return -1;
+            tp_transport_do_work(e->t, tp_clock_monotonic_ns());
+            sleep_ms(1);
+        }
+        while (await(e, e->ctl, TP_SBE_DRIVER_SCHEMA_ID,
+                     TP_SBE_DRIVER_SHM_ATTACH_RESPONSE_TEMPLATE_ID, 1000)) {
+            if (tp_sbe_driver_shm_attach_response_decode(e->last, e->last_len, r) < 0)
+                return -1;
+            if (r->correlation_id == corr)
+                return r->code;
+        }
     }
+    return -1;
 }
 
 static void ignore_handler(void *clientd, const uint8_t *msg, size_t len)

@@ -15,6 +15,7 @@
 
 #include "driver/config.h"
 #include "tp_test.h"
+#include "transport/transport.h"
 #include "util/error.h"
 
 static tp_driver_config_t g_cfg;
@@ -455,6 +456,39 @@ TP_TEST(test_d89_aliases_when_driver_name_unset)
     TP_CHECK_STR(g_cfg.control_channel, "aeron:ipc?alias");
     TP_CHECK_EQ_U(g_cfg.control_stream_id, 4242);
     TP_CHECK_EQ_U(g_cfg.announce_stream_id, 4242);
+}
+
+/* Issue 7: driver.transport (TP_TRANSPORT), driver.launch_media_driver (LAUNCH_MEDIA_DRIVER). */
+TP_TEST(test_issue7_transport_keys_toml_env_and_validation)
+{
+    char *alias[] = { "TP_TRANSPORT=aeron", "LAUNCH_MEDIA_DRIVER=true", NULL };
+    char *canonical[] = { "TP_TRANSPORT=aeron", "DRIVER_TRANSPORT=embedded", NULL };
+    char *bad[] = { "TP_TRANSPORT=udp", NULL };
+    int rc = load(MIN);
+    EXPECT_OK(rc);
+    TP_CHECK_STR(g_cfg.transport, "embedded");
+    TP_CHECK(!g_cfg.launch_media_driver);
+    rc = load_env(MIN, canonical);
+    EXPECT_OK(rc);
+    TP_CHECK_STR(g_cfg.transport, "embedded");
+    rc = load_env(MIN, bad);
+    EXPECT_ERR(rc, "driver.transport = \"udp\"", "environment TP_TRANSPORT", "\"aeron\"");
+    rc = load("[driver]\ntransport = \"embedded\"\nlaunch_media_driver = true\n" MIN);
+    EXPECT_WARN(rc, "driver.launch_media_driver = true (line 3)", "ignored");
+    rc = load("[driver]\ncontrol_channel = \"aeron:udp?endpoint=127.0.0.1:40123\"\n" MIN);
+    EXPECT_ERR(rc, "driver.control_channel", "aeron:udp needs driver.transport = \"aeron\"");
+    rc = load_env(MIN, alias);
+    if (tp_transport_aeron_available()) {
+        EXPECT_OK(rc);
+        TP_CHECK_STR(g_cfg.transport, "aeron");
+        TP_CHECK(g_cfg.launch_media_driver);
+        rc = load("[driver]\ntransport = \"aeron\"\nlaunch_media_driver = true\n"
+                  "control_channel = \"aeron:udp?endpoint=127.0.0.1:40123\"\n" MIN);
+        EXPECT_OK(rc);
+    } else {
+        EXPECT_ERR(rc, "driver.transport = \"aeron\" (environment TP_TRANSPORT)",
+                   "built without Aeron");
+    }
 }
 
 TP_TEST(test_d89_alias_precedence_driver_name_wins)
@@ -1177,8 +1211,9 @@ TP_TEST(test_d85_dump_of_seed_config)
     TP_CHECK(strstr(buf, "profiles.camera.") < strstr(buf, "streams.cam1."));
     for (n = 0; buf[n]; n++)
         if (buf[n] == '\n') lines++;
-    /* 31 scalars + 1 allowed dir + 3 + 3 pool lines + 2 stream lines */
-    TP_CHECK_EQ_U(lines, 40);
+    /* 33 scalars (issue 7: + driver.transport, driver.launch_media_driver) + 1 allowed dir
+     * + 3 + 3 pool lines + 2 stream lines */
+    TP_CHECK_EQ_U(lines, 42);
     /* after an environment override the dump shows the effective value */
     TP_ASSERT(tp_driver_config_load(&g_cfg, SEED_CONFIG, env, &g_rep) == 0);
     f = fmemopen(buf, sizeof buf, "w");
