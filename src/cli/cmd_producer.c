@@ -159,8 +159,9 @@ static int make_tensor(prod_opts_t *o, tp_tensor_desc_t *desc)
         }
     }
     tp_tensor_desc_contiguous(desc, (int16_t)o->dtype, TP_MAJOR_ROW, o->ndims, o->dims);
-    if (o->size == 0 || tp_tensor_desc_check(desc) != 0) {
-        printf("error=invalid tensor: %s\n", o->size == 0 ? "empty" : tp_errmsg());
+    /* --dims alone: the size is the tensor's extent (set below) */
+    if ((o->size_set && o->size == 0) || tp_tensor_desc_check(desc) != 0) {
+        printf("error=invalid tensor: %s\n", o->size_set && o->size == 0 ? "empty" : tp_errmsg());
         return -1;
     }
     extent = tp_tensor_extent_bytes(desc);
