@@ -406,6 +406,26 @@ TP_TEST(test_shmlog_back_pressured_a_capacity_ahead_resumes_after_poll)
     tp_transport_close(x.t);
 }
 
+/* A join (any membership change) makes the publisher rescan before its next claim. The
+ * "limiter has not moved" shortcut of a back-pressured publisher once answered for the old
+ * table: with the limit reset to 0 by the change and an idle limiter, it refused 63 of every
+ * 64 offers until the periodic rescan; a keepalive sent once a second was refused for a
+ * minute and the lease expired (found by the docs test and the consumer kill -9 e2e test). */
+TP_TEST(test_shmlog_offer_after_join_not_back_pressured)
+{
+    pair_t x;
+    tp_subscription_t *s2;
+    uint8_t m[48] = {0};
+    TP_ASSERT(pair_open(&x, "aeron:ipc?term-length=64k", 12) == 0);
+    TP_CHECK_EQ_I(tp_publication_offer(x.p, m, sizeof m), 64); /* scan: limiter = x.s at 0 */
+    TP_ASSERT(tp_transport_add_subscription(x.t, "aeron:ipc?term-length=64k", 12, &s2) == 0);
+    for (int i = 0; i < 3; i++) /* x.s idle at 0: nothing holds us back for 64 KiB */
+        TP_CHECK_EQ_I(tp_publication_offer(x.p, m, sizeof m), 128 + 64 * i);
+    tp_subscription_close(s2); /* a leave, likewise */
+    TP_CHECK_EQ_I(tp_publication_offer(x.p, m, sizeof m), 320);
+    tp_transport_close(x.t);
+}
+
 /* ---- channels --------------------------------------------------------------------------------- */
 
 TP_TEST(test_shmlog_channel_parse_table)
@@ -1114,6 +1134,199 @@ TP_TEST(test_shmlog_first_lap_message_end_is_not_a_claim)
     TP_CHECK(r->n >= 2 && r->len[1] == 16 && r->data[1][0] == 0xBB);
     TP_CHECK_EQ_U(tp_subscription_lost_bytes(x.s), 0);
     TP_CHECK_EQ_U(tp_subscription_lapped_count(x.s), 0);
+    free(r);
+    tt_log_unmap(&v);
+    tp_transport_close(x.t);
+}
+
+/* A message that ends inside a 32-byte aligned word leaves the rest of that word as it was:
+ * there, the upper half of an older header at the same offset. A tag's upper 32 bits are the
+ * same for 512 consecutive laps, so when the message's last bytes happen to hold the low tag
+ * bits of the lap that puts a header there next, and a non-zero state (about 1 in 700), the
+ * stale word carries that lap's tag. Here: lap A has 64-byte records (a header at offset 64);
+ * lap A+1 starts with a 52-byte message (it ends at offset 68) whose last 4 bytes make the
+ * word at 64 read state | units << 2 with lap A+2's tag; in lap A+2 a record starts at 64.
+ * Expected: that claim succeeds and commits, the subscriber receives exactly the two lap-A+2
+ * messages, loses nothing. (The MPMC test failed so about once in 600 runs: the header write
+ * took the stale word for a recoverer's, returned ADMIN_ACTION and left it behind with a
+ * check word vouching for it; every subscriber then found a corrupt record, or skipped or
+ * delivered a phantom one. Regression test, one case per state.) */
+static int offer_polled(pair_t *x, raw_msgs_t *r, const uint8_t *m, size_t len)
+{
+    int64_t rc = tt_offer_retry(x->t, x->p, m, len, tt_now() + 2000 * TT_MS);
+    tp_subscription_poll(x->s, raw_handler, r, 100);
+    return rc > 0 ? 0 : -1;
+}
+
+static void stale_tag_setup(pair_t *x, tt_log_view_t *v, raw_msgs_t *r, uint32_t state,
+                            uint32_t units, uint64_t *lap2_out)
+{
+    uint8_t m[52];
+    uint64_t salt = v->hdr->tag_salt;
+    /* lap A: tags of laps A and A+2 share their upper 32 bits (no carry out of the low 9) */
+    uint64_t lap_a = 0;
+    while (((salt + lap_a) & 0x1ff) > 0x1fd)
+        lap_a++;
+    memset(m, 0x11, sizeof m);
+    for (uint64_t i = 0; i < (lap_a + 1) * 1024; i++) /* laps 0..A: 64-byte records */
+        TP_ASSERT(offer_polled(x, r, m, 48) == 0);
+    /* lap A+1: 96 + 1022 * 64 + 32 bytes; the first message ends 4 bytes into offset 64 */
+    uint64_t tag2 = (salt + lap_a + 2) & TT_TAG_MASK;
+    uint32_t tail4 = state | units << 2 | (uint32_t)(tag2 & 0x1ff) << 23;
+    memcpy(m + 48, &tail4, 4);
+    TP_ASSERT(offer_polled(x, r, m, 52) == 0);
+    for (int i = 0; i < 1022; i++)
+        TP_ASSERT(offer_polled(x, r, m, 48) == 0);
+    TP_ASSERT(offer_polled(x, r, m, 16) == 0);
+    uint64_t lap2 = (lap_a + 2) * 65536;
+    TP_CHECK_EQ_U(tt_log_tail(v), lap2);
+    TP_CHECK_EQ_U(tp_subscription_position(x->s), lap2);
+    /* the hazard is in place: the stale word at offset 64 carries lap A+2's tag */
+    uint64_t w = tt_word_at(v, 64);
+    TP_CHECK_EQ_U(tt_word_lap(v, w), lap_a + 2);
+    TP_CHECK_EQ_U(TT_WORD_STATE(w), state);
+    TP_CHECK_EQ_U(TT_WORD_UNITS(w), units);
+    TP_CHECK(tt_check_word(v, lap2 + 64) != tt_check_word(v, lap_a * 65536 + 64));
+    *lap2_out = lap2;
+}
+
+static void stale_tag_under_message_tail(uint32_t stream, uint32_t state, uint32_t units)
+{
+    pair_t x;
+    tt_log_view_t v;
+    uint64_t lap2;
+    raw_msgs_t *r = calloc(1, sizeof *r);
+    TP_ASSERT(r);
+    TP_ASSERT(pair_open(&x, "aeron:ipc?term-length=64k", stream) == 0);
+    TP_ASSERT(tt_log_map(&v, &x.cfg, stream) == 0);
+    stale_tag_setup(&x, &v, r, state, units, &lap2);
+    r->n = 0;
+    uint8_t a[48], b[48];
+    memset(a, 0xAA, sizeof a);
+    memset(b, 0xBB, sizeof b);
+    tp_err_clear();
+    int64_t ra = tp_publication_offer(x.p, a, sizeof a);
+    int64_t rb = tp_publication_offer(x.p, b, sizeof b);
+    TP_CHECK_EQ_I(ra, (int64_t)lap2 + 64);
+    TP_CHECK_EQ_I(rb, (int64_t)lap2 + 128);
+    TP_CHECK_EQ_U(tt_word_at(&v, lap2 + 64), tt_make_word(&v, lap2 + 64, 64, TP_SHMLOG_COMMITTED));
+    int n = tp_subscription_poll(x.s, raw_handler, r, 100);
+    if (n < 0)
+        tp_test_fail(__FILE__, __LINE__, "poll: %s", tp_errmsg());
+    TP_CHECK_EQ_I(n, 2);
+    TP_CHECK_EQ_I(r->n, 2);
+    TP_CHECK(r->n >= 1 && r->len[0] == 48 && r->data[0][0] == 0xAA);
+    TP_CHECK(r->n >= 2 && r->len[1] == 48 && r->data[1][0] == 0xBB);
+    TP_CHECK_EQ_U(tp_subscription_position(x.s), lap2 + 128);
+    TP_CHECK_EQ_U(tp_subscription_lost_bytes(x.s), 0);
+    TP_CHECK_EQ_U(tp_subscription_lapped_count(x.s), 0);
+    free(r);
+    tt_log_unmap(&v);
+    tp_transport_close(x.t);
+}
+
+TP_TEST(test_shmlog_stale_tag_under_message_tail_claimed_is_not_a_header)
+{
+    stale_tag_under_message_tail(51, TP_SHMLOG_CLAIMED, 0x1FFFFF); /* the MPMC failure */
+}
+
+TP_TEST(test_shmlog_stale_tag_under_message_tail_padding_is_not_a_header)
+{
+    stale_tag_under_message_tail(52, TP_SHMLOG_PADDING, 2);
+}
+
+TP_TEST(test_shmlog_stale_tag_under_message_tail_committed_is_not_a_header)
+{
+    stale_tag_under_message_tail(53, TP_SHMLOG_COMMITTED, 3);
+}
+
+/* The one stale word a publisher cannot tell from a recoverer's: exactly PADDING(32) with the
+ * current tag (the message's last 4 bytes equal to its low half: 2^-32 on top of the 1 in 700
+ * above). The publisher takes its claim for recovered (ADMIN_ACTION: the message was not
+ * published); the check word never vouched for the stale word, so the subscribers see a
+ * headerless claim and, after the unblock timeout, pad it all the same way and go on. */
+TP_TEST(test_shmlog_stale_word_equal_to_recoverer_padding_loses_the_claim_consistently)
+{
+    pair_t x;
+    tt_log_view_t v;
+    uint64_t lap2;
+    raw_msgs_t *r = calloc(1, sizeof *r);
+    TP_ASSERT(r);
+    x.cfg = tt_cfg(SLOW, 100 * TT_MS);
+    TP_ASSERT(tp_transport_open(&x.t, &x.cfg) == 0);
+    TP_ASSERT(tp_transport_add_subscription(x.t, "aeron:ipc?term-length=64k", 55, &x.s) == 0);
+    TP_ASSERT(tp_transport_add_publication(x.t, "aeron:ipc?term-length=64k", 55, &x.p) == 0);
+    TP_ASSERT(tt_log_map(&v, &x.cfg, 55) == 0);
+    stale_tag_setup(&x, &v, r, TP_SHMLOG_PADDING, 1, &lap2);
+    TP_CHECK_EQ_U(tt_word_at(&v, 64), tt_make_word(&v, lap2 + 64, 32, TP_SHMLOG_PADDING));
+    r->n = 0;
+    uint8_t a[48], b[48], c[48];
+    memset(a, 0xAA, sizeof a);
+    memset(b, 0xBB, sizeof b);
+    memset(c, 0xCC, sizeof c);
+    TP_CHECK_EQ_I(tp_publication_offer(x.p, a, sizeof a), (int64_t)lap2 + 64);
+    TP_CHECK_EQ_I(tp_publication_offer(x.p, b, sizeof b), TP_PUB_ADMIN_ACTION);
+    TP_CHECK_EQ_U(tt_log_tail(&v), lap2 + 128); /* the claim stays taken */
+    TP_CHECK_EQ_I(tp_subscription_poll(x.s, raw_handler, r, 100), 1);
+    uint64_t end = tt_now() + 2000 * TT_MS;
+    while (tp_subscription_position(x.s) < lap2 + 128 && tt_now() < end) {
+        if (tp_subscription_poll(x.s, raw_handler, r, 100) < 0)
+            tp_test_fail(__FILE__, __LINE__, "poll: %s", tp_errmsg());
+        tp_transport_do_work(x.t, tt_now());
+        sched_yield();
+    }
+    TP_CHECK_EQ_U(tp_subscription_position(x.s), lap2 + 128);
+    TP_CHECK_EQ_I(tp_publication_offer(x.p, c, sizeof c), (int64_t)lap2 + 192);
+    TP_CHECK_EQ_I(tp_subscription_poll(x.s, raw_handler, r, 100), 1);
+    TP_CHECK_EQ_I(r->n, 2);
+    TP_CHECK(r->n >= 1 && r->data[0][0] == 0xAA);
+    TP_CHECK(r->n >= 2 && r->len[1] == 48 && r->data[1][0] == 0xCC);
+    TP_CHECK_EQ_U(tt_word_at(&v, lap2 + 96), tt_make_word(&v, lap2 + 96, 32, TP_SHMLOG_PADDING));
+    TP_CHECK_EQ_U(tp_subscription_lost_bytes(x.s), 0);
+    TP_CHECK_EQ_U(tp_subscription_lapped_count(x.s), 0);
+    free(r);
+    tt_log_unmap(&v);
+    tp_transport_close(x.t);
+}
+
+/* A subscriber that finds a corrupt record (here: a committed record's size overwritten, tag
+ * and check word intact) rejoins at the tail with TP_ELAPPED and keeps its table entry. A
+ * second entry while the first stayed ACTIVE at the old position would hold every publisher
+ * back until the liveness timeout evicted it (after the MPMC failure above, the publishers
+ * spun back-pressured for the whole 10 s liveness timeout, then got NOT_CONNECTED). */
+TP_TEST(test_shmlog_rejoin_after_corrupt_record_keeps_its_one_entry)
+{
+    pair_t x;
+    tt_log_view_t v;
+    uint8_t m[48];
+    raw_msgs_t *r = calloc(1, sizeof *r);
+    TP_ASSERT(r);
+    TP_ASSERT(pair_open(&x, "aeron:ipc?term-length=64k", 54) == 0);
+    TP_ASSERT(tt_log_map(&v, &x.cfg, 54) == 0);
+    memset(m, 0x22, sizeof m);
+    TP_ASSERT(tp_publication_offer(x.p, m, sizeof m) == 64);
+    TP_ASSERT(tp_publication_offer(x.p, m, sizeof m) == 128);
+    __atomic_store_n((uint64_t *)(void *)(v.data + 64),
+                     tt_make_word(&v, 64, 32ull * 0x1FFFFF, TP_SHMLOG_COMMITTED),
+                     __ATOMIC_RELEASE);
+    tp_err_clear();
+    TP_CHECK_EQ_I(tp_subscription_poll(x.s, raw_handler, r, 100), -1);
+    TP_CHECK_EQ_I(tp_errcode(), TP_ELAPPED);
+    TP_CHECK_EQ_I(r->n, 1);
+    TP_CHECK_EQ_U(tp_subscription_lost_bytes(x.s), 64);
+    TP_CHECK_EQ_U(tp_subscription_position(x.s), 128);
+    int active = 0;
+    for (uint32_t i = 0; i < TP_SHMLOG_ENTRIES; i++)
+        active += TT_WORD_STATE(v.subs[i].state) == TP_SHMLOG_ENTRY_ACTIVE;
+    TP_CHECK_EQ_I(active, 1);
+    TP_CHECK_EQ_U(v.subs[0].position, 128);
+    /* it goes on from the tail */
+    TP_ASSERT(tp_publication_offer(x.p, m, sizeof m) == 192);
+    TP_CHECK_EQ_I(tp_subscription_poll(x.s, raw_handler, r, 100), 1);
+    TP_CHECK_EQ_I(r->n, 2);
+    /* and once it leaves, nobody holds the publisher: the next offer is NOT_CONNECTED */
+    tp_subscription_close(x.s);
+    TP_CHECK_EQ_I(tp_publication_offer(x.p, m, sizeof m), TP_PUB_NOT_CONNECTED);
     free(r);
     tt_log_unmap(&v);
     tp_transport_close(x.t);

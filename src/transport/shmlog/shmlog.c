@@ -416,20 +416,34 @@ static int refresh_limit(tp_shmlog_pub_t *p)
 }
 
 /* The u32 check word of the record at pos (shmlog.h, "Record"): written with an atomic
- * store because a recovering subscriber may write the same value concurrently. */
+ * store because a recovering subscriber may write the same value concurrently. Release,
+ * and only once the word at pos no longer holds a stale value (write_header, pad_headerless):
+ * a reader that sees it and then reloads the word sees the word's newer value (header_valid). */
 static inline void store_check(const tp_shmlog_t *log, uint64_t pos)
 {
     atomic_store_explicit(TP_AT32(log->data + (pos & log->mask) + 12), record_check(log, pos),
-                          memory_order_relaxed);
+                          memory_order_release);
 }
 
-/* A word that really is the record header at pos: current tag and matching check word.
- * The acquire load of w (by the caller) orders the check load after it. */
-static inline int word_valid(const tp_shmlog_t *log, uint64_t w, uint64_t pos)
+/* The header a recovering subscriber gives each 32-byte slot of a dead headerless claim. */
+static inline uint64_t pad_word(const tp_shmlog_t *log, uint64_t pos)
 {
-    return word_current(log, w, pos) &&
-           atomic_load_explicit(TP_AT32(log->data + (pos & log->mask) + 12),
-                                memory_order_relaxed) == record_check(log, pos);
+    return make_word(log, pos, TP_SHMLOG_ALIGN, TP_SHMLOG_PADDING);
+}
+
+/* Is *w (the word at pos, loaded with acquire by the caller) really the record header at
+ * pos? Current tag, matching check word (acquire), and then the word reloaded: a stale word
+ * can carry the current tag (a message that ended inside it left the upper half of an older
+ * header there, shmlog.h "Record"), but the check word is written only after such a word was
+ * replaced, so the reload returns the replacement. *w is updated to the reloaded word. */
+static inline int header_valid(const tp_shmlog_t *log, uint64_t *w, uint64_t pos)
+{
+    if (!word_current(log, *w, pos) ||
+        atomic_load_explicit(TP_AT32(log->data + (pos & log->mask) + 12),
+                             memory_order_acquire) != record_check(log, pos))
+        return 0;
+    *w = tp_load_acquire_u64(word_at(log, pos));
+    return word_current(log, *w, pos);
 }
 
 /* Write our header word into the region the tail CAS gave us. CAS from the stale value we
@@ -438,14 +452,23 @@ static inline int word_valid(const tp_shmlog_t *log, uint64_t w, uint64_t pos)
 static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
 {
     uint64_t *wp = word_at(log, pos);
-    /* The check word first: its store fetches the line exclusive in one coherence round,
-     * where a load first would fetch it shared and the CAS upgrade it in a second. A
-     * recoverer writes the same value (it depends on pos only), so storing it is harmless
-     * even if the region was recovered. */
-    store_check(log, pos);
+    /* A store first: it fetches the line exclusive in one coherence round, where a load
+     * first would fetch it shared and the CAS upgrade it in a second. The length word: it is
+     * ours, written again at commit, and read by nobody before COMMITTED. (Not the check
+     * word: it must not vouch for what is at pos before we know that is not stale.) */
+    atomic_store_explicit(TP_AT32(log->data + (pos & log->mask) + 8), 0u, memory_order_relaxed);
     uint64_t w = tp_load_acquire_u64(wp);
-    if (word_valid(log, w, pos))
+    /* A recoverer writes exactly this word (pad_headerless); nothing else but us writes a
+     * word at pos in this lap. So a current tag on any other value is stale bytes that only
+     * look current: make them non-current (state 0) before the check word vouches for pos. */
+    if (w == pad_word(log, pos))
         return -1; /* recovered meanwhile */
+    if (word_current(log, w, pos)) {
+        if (!cas_u64(wp, &w, 0))
+            return -1; /* recovered meanwhile */
+        w = 0;
+    }
+    store_check(log, pos);
     /* Release (acq_rel CAS): the check word is visible before the header that it vouches for. */
     return cas_u64(wp, &w, word) ? 0 : -1;
 }
@@ -461,8 +484,12 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
     rec = record_bytes(len);
     /* Acquire: a subscriber that left did so before we drop the limit it allowed. */
     if (tp_load_acquire_u64(&h->membership) != p->membership) {
+        /* Someone joined, left or was evicted: rescan before the next claim. The limiter
+         * shortcut below must not answer for a table that changed (it would refuse 63 of
+         * every 64 offers until the periodic rescan, and keep a dead subscriber's hold). */
         p->limit = 0;
         p->alone = 0;
+        p->limiter = TP_SHMLOG_ENTRIES;
     } else if (p->alone) {
         return TP_PUB_NOT_CONNECTED; /* nobody joined since the scan that found nobody */
     }
@@ -562,8 +589,11 @@ int tp_shmlog_sub_join(tp_shmlog_sub_t *s, tp_shmlog_t *log, uint64_t now_ns)
     return 0;
 }
 
-/* Our entry was evicted (or reclaimed): we may have been lapped. Take it back (or a new
- * one), rejoin at the tail and account for what we skipped. */
+/* Our entry was evicted (or reclaimed), or we found a corrupt record: we may have been
+ * lapped. Keep our entry (still ACTIVE: the corrupt-record case), take it back (evicted,
+ * same generation) or take a new one (reclaimed), rejoin at the tail and account for what we
+ * skipped. Never a second entry while the first is still ours: that one would stay ACTIVE
+ * at the old position and hold every publisher back until it is evicted as dead. */
 static int rejoin(tp_shmlog_sub_t *s, const char *why)
 {
     tp_shmlog_entry_t *e = &s->log->subs[s->entry];
@@ -571,8 +601,9 @@ static int rejoin(tp_shmlog_sub_t *s, const char *why)
     uint64_t old = s->position, w = tp_load_acquire_u64(&e->state);
     uint64_t evicted = (s->word & ~STATE_MASK) | TP_SHMLOG_ENTRY_EVICTED;
 
-    tp_store_release_u64(&e->heartbeat_ns, now);
-    if (!(w == evicted && cas_u64(&e->state, &w, s->word))) {
+    if (w == s->word || w == evicted) /* heartbeat only into our own entry */
+        tp_store_release_u64(&e->heartbeat_ns, now);
+    if (w != s->word && !(w == evicted && cas_u64(&e->state, &w, s->word))) {
         if (tp_shmlog_entry_acquire(s->log->subs, now, s->liveness_ns, &s->entry, &s->word) != 0)
             return tp_err_push("stream %u: rejoin", s->log->stream_id);
     }
@@ -619,12 +650,14 @@ static void pad_headerless(tp_shmlog_sub_t *s, uint64_t p)
     for (uint64_t x = p; x < tail; x += TP_SHMLOG_ALIGN) {
         uint64_t *wp = word_at(log, x);
         uint64_t w = tp_load_acquire_u64(wp);
-        if (word_valid(log, w, x))
+        if (header_valid(log, &w, x))
             break; /* the next real record */
+        /* The check word only after the CAS: it must not vouch for a stale word that merely
+         * carries the current tag (header_valid). A failed CAS: the slot's publisher (or
+         * another recoverer) got there first, and the slot is theirs. */
+        if (!cas_u64(wp, &w, pad_word(log, x)))
+            break;
         store_check(log, x);
-        if (!cas_u64(wp, &w, make_word(log, x, TP_SHMLOG_ALIGN, TP_SHMLOG_PADDING)) &&
-            word_valid(log, w, x))
-            break; /* its publisher just wrote it */
     }
     s->padded_claims++;
     s->stuck_position = UINT64_MAX;
@@ -673,7 +706,7 @@ int tp_shmlog_poll(tp_shmlog_sub_t *s, tp_shmlog_handler_t handler, void *client
         /* Acquire: pairs with the header/commit CAS; the check word, length and bytes
          * below are complete. */
         uint64_t w = tp_load_acquire_u64(word_at(log, p));
-        if (!word_valid(log, w, p)) {
+        if (!header_valid(log, &w, p)) {
             /* No header at p: nothing offered yet (p at the tail), or a claim whose
              * publisher has not written its header yet — or died before it. */
             if (!claimed_below_tail(s, p) || !stuck_too_long(s, p))

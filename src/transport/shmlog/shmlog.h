@@ -18,8 +18,8 @@
  * ---- Record (32-byte aligned; a 48-byte FrameDescriptor + header = 64 bytes) ------------------
  *
  *   +0   u64 word      state | units << 2 | tag << 23            (atomic; see below)
- *   +8   u32 length    message bytes           } written after the claim, before the commit,
- *   +12  u32 check     (p >> 5) ^ salt, 32 bits } read only after seeing COMMITTED
+ *   +8   u32 length    message bytes: written at the commit, read only after seeing COMMITTED
+ *   +12  u32 check     (p >> 5) ^ salt, 32 bits: vouches for the word (see below)
  *   +16  message bytes, then slack up to units * 32
  *
  *   state (bits 0-1): 1 CLAIMED, 2 COMMITTED, 3 PADDING; 0 never appears in a current word.
@@ -30,10 +30,22 @@
  *   A word is *current* for position p when its tag is p's and its state is not 0.
  *   Everything else found at p & mask — words of earlier laps, the zeroes of a new file,
  *   message bytes of earlier laps — means "nothing at p yet", so nobody has to clean the log.
- *   Message bytes are arbitrary, so a stale 8-byte value *could* look current: a header is
- *   *valid* only when its tag matches (salted: a 2^-41 coincidence for any value a message
- *   may carry) and its check word matches too (another 2^-32), and its units must be
- *   plausible.
+ *   Message bytes are arbitrary, so a stale 8-byte value *could* look current. Worse, it can
+ *   be two values: a message that ends inside the word (at p + 1 .. p + 7) overwrites only
+ *   its low bytes and leaves the upper ones of whatever was there before, e.g. the upper half
+ *   of the header of an older lap at p. A tag's upper 32 bits are the same for 512
+ *   consecutive laps, so such a word carries the current tag whenever the message's last
+ *   bytes hold the low 9 tag bits and a non-zero state: about 1 in 700, not 2^-41. The tag
+ *   alone therefore proves nothing; the check word vouches for the header:
+ *     - it is written only once the word at p holds no stale value any more: after the
+ *       recoverer's CAS (below), and by the publisher only after it has replaced a stale
+ *       word that carries the current tag by 0 (step 4); release;
+ *     - a reader loads the word (acquire), then the check word (acquire), then the word
+ *       again, and uses the reloaded word: a stale word read just before its replacement
+ *       never pairs with the check word written after it.
+ *   A header is *valid* when its (reloaded) word has the current tag and the check word
+ *   matches (a stale check word matches by a 2^-32 coincidence; one that is partly an older
+ *   check word of the same offset, by about 2^-16), and its units must be plausible.
  *
  * ---- Publishing (any number of publishers) --------------------------------------------------
  *
@@ -49,10 +61,16 @@
  *   3. The claim: CAS tail t -> t + need (Aeron-style). [t, t + need) is ours. The tail only
  *      grows, so the claim cannot suffer ABA, and nobody CASes log memory from a value read
  *      before owning it.
- *   4. Header: store the check word, then CAS the word at t from whatever stale value is
- *      there to CLAIMED(units, tag) (or PADDING up to the end, then CLAIMED at the start).
- *      A CAS, not a store: if we stalled so long that a subscriber recovered the region
- *      (below), the CAS fails and the publisher learns its claim is lost (ADMIN_ACTION).
+ *   4. Header (PADDING up to the end, then CLAIMED at the start, or just CLAIMED):
+ *      store the length word (it fetches the line exclusive; nobody reads it before
+ *      COMMITTED), load the word w at t. w == PADDING(32) with t's tag is what a recoverer
+ *      writes (below): the claim is lost (ADMIN_ACTION). Any other w with t's tag is stale
+ *      bytes (see Record): CAS it to 0 first (state 0: never current). Then store the
+ *      check word and CAS w -> CLAIMED(units, tag). CASes, not stores: if we stalled so
+ *      long that a subscriber recovered the region (below), one fails and the publisher
+ *      learns its claim is lost (ADMIN_ACTION). (A stale word that happens to equal that
+ *      PADDING(32) exactly, 2^-32 on top of the above, loses the claim the same way; the
+ *      check word never vouched for it, so subscribers recover it like a dead claim.)
  *   5. Write length and message bytes with plain stores.
  *   6. Commit: CAS word CLAIMED -> COMMITTED (release: orders 4-5 before the word). A CAS:
  *      if the claim was turned into padding meanwhile, the commit fails and no subscriber
@@ -68,9 +86,13 @@
  *   be overwritten.
  *   Poll at position p: load own entry state (own cache line) — EVICTED or taken over means
  *   the subscriber was declared dead and may have been lapped: rejoin at the tail, add the
- *   skipped bytes to lost_bytes, return -1 (TP_ELAPPED). Then load_acquire(word at p):
+ *   skipped bytes to lost_bytes, return -1 (TP_ELAPPED). Rejoining takes the entry back
+ *   (EVICTED -> ACTIVE, same generation) or, if it was reclaimed, a new one; never a second
+ *   entry while the first is still ours. Then the word at p (valid: see Record):
  *     valid COMMITTED  deliver length bytes at p + 16 in place, advance;
  *     valid PADDING    advance;
+ *     implausible      units (or a length beyond the record) in a valid header: corruption;
+ *                      rejoin at the tail as above, keeping the entry;
  *     valid CLAIMED    in progress: remember when it was first seen; once it has stayed
  *                      CLAIMED for the unblock timeout, CAS CLAIMED -> PADDING (its
  *                      publisher died between header and commit) and advance;
@@ -79,8 +101,10 @@
  *                      is taken for dead (it died between the tail CAS and its header, so
  *                      nobody knows the length): every 32-byte slot from p up to the next
  *                      valid header (or the tail) gets a PADDING(32) header, CASed from the
- *                      stale value there. A live-but-late publisher in that range then
- *                      fails step 4 instead of writing a record others have skipped.
+ *                      stale value there, and then its check word; a failed CAS stops the
+ *                      recovery (a live publisher owns that slot now). A live-but-late
+ *                      publisher in the padded range then fails step 4 instead of writing
+ *                      a record others have skipped.
  *   The fast path reads one cache line per message (the word, check word and, for small
  *   messages, the bytes); the tail is read only when no valid header is found.
  *   After each handler call the subscriber re-checks its own entry (one load of its own
