@@ -62,7 +62,12 @@ TP_TEST(test_aeron_udp_control_plane_processes)
             adir, ctl, E2E_CTL, ann, E2E_CTL + 1, qos, E2E_CTL + 2, s.shm, E2E_STREAM);
     fclose(f);
     TP_ASSERT(e2e_driver_start(&s));
-    tp_proc_output(&s.driver, dlog, sizeof dlog);
+    /* "started" also matches the media driver's line, printed before the driver's own */
+    for (uint64_t end = tp_launch_now_ns() + 5000000000ull;; tp_launch_sleep_ms(10)) {
+        tp_proc_output(&s.driver, dlog, sizeof dlog);
+        if (strstr(dlog, "transport=aeron") != NULL || tp_launch_now_ns() > end)
+            break;
+    }
     TP_CHECK(strstr(dlog, "transport=aeron") != NULL);
     TP_CHECK(strstr(dlog, "embedded media driver started") != NULL);
     { /* the driver's control subscription binds the port once the media driver added it */
