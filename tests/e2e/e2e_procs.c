@@ -118,9 +118,11 @@ TP_TEST(test_e2e_several_consumers_verified)
         TP_ASSERT(e2e_summary("consumer", &cons[i], line, sizeof line));
         check_clean(line);
         /* At 1 kHz on a 64-slot ring a consumer keeps up unless it is starved of CPU for
-           64 ms; whatever it missed is accounted for as drops (no backpressure, W-148). */
+           64 ms; whatever it missed is accounted for as drops (no backpressure, W-148): a
+           gap, or a late drop (a frame skipped by catch-up at the very end is followed by no
+           frame that would count it as a gap). */
         TP_CHECK(kv(line, "frames") >= 1000);
-        TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + not_connected(pline) >= 1990);
+        TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + kv(line, "drops_late") + not_connected(pline) >= 1990);
         TP_CHECK_EQ_U(kv(line, "last_seq"), 1999);
     }
     tp_proc_stop(&s.driver, 5000);
@@ -199,7 +201,7 @@ TP_TEST(test_e2e_consumer_kill9_producer_unaffected)
     TP_ASSERT(e2e_summary("other", &other, line, sizeof line));
     check_clean(line);
     TP_CHECK(kv(line, "frames") >= 0.5 * kv(pline, "frames"));
-    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + not_connected(pline) >=
+    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + kv(line, "drops_late") + not_connected(pline) >=
              kv(pline, "frames") - 10);
     TP_CHECK_EQ_U(kv(line, "last_seq") + 1, kv(pline, "seq"));
     tp_proc_stop(&s.driver, 5000);
@@ -290,7 +292,7 @@ TP_TEST(test_e2e_slow_consumer_no_stall)
     TP_ASSERT(e2e_summary("fast", &fast, line, sizeof line));
     check_clean(line);
     TP_CHECK(kv(line, "frames") >= 0.5 * kv(pline, "frames"));
-    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + not_connected(pline) >=
+    TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + kv(line, "drops_late") + not_connected(pline) >=
              kv(pline, "frames") - 10);
     TP_ASSERT(e2e_summary("slow", &slow, line, sizeof line));
     check_clean(line);
