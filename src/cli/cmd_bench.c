@@ -32,8 +32,6 @@
  */
 #define _GNU_SOURCE 1
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
@@ -51,6 +49,7 @@
 
 #include "cli/cli_client.h"
 #include "cli/commands.h"
+#include "tp_launch.h"
 
 #define BENCH_CONSUMERS_MAX 16u
 #define BENCH_STREAM 42u
@@ -91,15 +90,10 @@ typedef struct bench_run {
 static bench_opts_t g_o;
 static bench_shared_t *g_sh;
 static char g_dir[PATH_MAX], g_transport[PATH_MAX + 16], g_shm[PATH_MAX + 16];
-static pid_t g_driver = -1;
+static tp_proc_t g_driver = {.pid = -1};
 static int g_cpus[64], g_ncpus;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
+static uint64_t now_ns(void) { return tp_launch_now_ns(); }
 
 static double now_s(void) { return (double)now_ns() / 1e9; }
 
@@ -292,95 +286,43 @@ static double cacheline_rtt_ns(void)
 
 /* ---- the system ------------------------------------------------------------------------------ */
 
-static int write_config(const char *path)
-{
-    FILE *f = fopen(path, "w");
-    if (f == NULL)
-        return -1;
-    fprintf(f,
-            "[driver]\ninstance_id = \"tensorpool-bench\"\ncontrol_channel = \"aeron:ipc\"\n"
-            "control_stream_id = %u\nannounce_channel = \"aeron:ipc\"\n"
-            "announce_stream_id = %u\nqos_channel = \"aeron:ipc\"\nqos_stream_id = 15002\n"
-            "[shm]\nbase_dir = \"%s\"\npermissions_mode = \"600\"\n"
-            "[policies]\nannounce_period_ms = 1000\nlease_keepalive_interval_ms = 1000\n"
-            "lease_expiry_grace_intervals = 3\nshutdown_timeout_ms = 100\n"
-            "[profiles.bench]\nheader_nslots = %u\n"
-            "payload_pools = [ { pool_id = 1, stride_bytes = %zu } ]\n"
-            "[streams.bench]\nstream_id = %u\nprofile = \"bench\"\n",
-            BENCH_CONTROL, BENCH_ANNOUNCE, g_shm, g_o.slots, stride_of(g_o.payload), BENCH_STREAM);
-    return fclose(f) == 0 ? 0 : -1;
-}
-
-static bool file_contains(const char *path, const char *needle)
-{
-    char buf[8192];
-    FILE *f = fopen(path, "r");
-    size_t n;
-    if (f == NULL)
-        return false;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return strstr(buf, needle) != NULL;
-}
-
-/* `tensorpool driver CFG --dir TRANSPORT` from this very executable; waits for "started". */
+/* `tensorpool driver CFG --dir TRANSPORT` from this very executable, with the integration
+ * example's streams (control 15000, announce 15001, QoS 15002) and one pool of the payload's
+ * stride (tp_launch.h); waits for the driver's "started" line. */
 static int start_driver(void)
 {
-    char cfg[PATH_MAX + 32], log[PATH_MAX + 32];
+    char cfg[PATH_MAX + 32], log[PATH_MAX + 32], env_dir[PATH_MAX + 32];
+    char *envs[] = {env_dir, "TP_LOG_LEVEL=info" /* the "started" line */, NULL};
+    char *args[] = {"/proc/self/exe", "driver", cfg, "--dir", g_transport, NULL};
     uint64_t end = now_ns() + 10000000000ull;
-    int status;
     snprintf(cfg, sizeof cfg, "%s/driver.toml", g_dir);
     snprintf(log, sizeof log, "%s/driver.log", g_dir);
-    if (write_config(cfg) != 0)
+    snprintf(env_dir, sizeof env_dir, "TENSORPOOL_DIR=%s", g_transport);
+    if (tp_launch_write_config(cfg, g_shm, BENCH_CONTROL, BENCH_STREAM, g_o.slots,
+                               (uint32_t)stride_of(g_o.payload), 1000, 1000, 3) != 0 ||
+        tp_proc_start(&g_driver, args, envs, log) != 0)
         return -1;
-    fflush(stdout);
-    g_driver = fork();
-    if (g_driver < 0)
-        return -1;
-    if (g_driver == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-            close(fd);
-        }
-        setenv("TENSORPOOL_DIR", g_transport, 1);
-        setenv("TP_LOG_LEVEL", "info", 1); /* the "started" line */
-        execl("/proc/self/exe", "tensorpool", "driver", cfg, "--dir", g_transport, (char *)NULL);
-        _exit(127);
-    }
-    while (!file_contains(log, "started")) {
-        if (waitpid(g_driver, &status, WNOHANG) == g_driver || now_ns() > end || tp_cli_stop) {
-            g_driver = -1;
+    while (!tp_proc_output_contains(&g_driver, "driver: started")) {
+        if (tp_proc_poll(&g_driver) || now_ns() > end || tp_cli_stop)
             return -1;
-        }
         tp_cli_sleep_ns(10000000);
     }
     return 0;
 }
 
-static void stop_child(pid_t pid, int sig, int wait_ms)
+/* A forked producer/consumer ends by itself once g_sh->stop is set: wait up to wait_ms, then
+ * SIGKILL and reap. */
+static void reap_child(pid_t pid, int wait_ms)
 {
     int st;
     if (pid <= 0)
         return;
-    kill(pid, sig);
     for (int k = 0; k < wait_ms / 10 && waitpid(pid, &st, WNOHANG) == 0; k++)
         tp_cli_sleep_ns(10000000);
     if (kill(pid, 0) == 0) {
         kill(pid, SIGKILL);
         waitpid(pid, &st, 0);
     }
-}
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
 }
 
 static void common_for(tp_cli_common_t *c)
@@ -567,9 +509,9 @@ static int run_once(bench_run_t run)
     while (!atomic_load(&g_sh->stop) && now_ns() < end && !tp_cli_stop)
         tp_cli_sleep_ns(10000000);
     atomic_store(&g_sh->stop, 1);
-    stop_child(prod, 0, 5000);
+    reap_child(prod, 5000);
     for (uint32_t i = 0; i < g_o.consumers; i++)
-        stop_child(cons[i], 0, 5000);
+        reap_child(cons[i], 5000);
     return atomic_load(&g_sh->failed) || tp_cli_stop ? -1 : 0;
 }
 
@@ -864,15 +806,9 @@ int tp_cmd_bench(int argc, char **argv)
         goto out;
     }
     if (start_driver() != 0) {
-        char log[PATH_MAX + 32], line[512];
-        FILE *f;
-        snprintf(log, sizeof log, "%s/driver.log", g_dir);
-        printf("error=the driver did not start; its output:\n");
-        if ((f = fopen(log, "r")) != NULL) {
-            while (fgets(line, sizeof line, f) != NULL)
-                printf("  %s", line);
-            fclose(f);
-        }
+        char out[4096];
+        tp_proc_output(&g_driver, out, sizeof out);
+        printf("error=the driver did not start; its output:\n%s\n", out);
         rc = 1;
         goto out;
     }
@@ -912,8 +848,9 @@ int tp_cmd_bench(int argc, char **argv)
     }
     out_end();
 out:
-    stop_child(g_driver, SIGTERM, 3000);
-    nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (g_driver.pid > 0)
+        tp_proc_stop(&g_driver, 3000);
+    tp_launch_rmtree(g_dir);
     munmap(g_sh, sizeof *g_sh);
     return tp_cli_stop ? 130 : rc;
 }
