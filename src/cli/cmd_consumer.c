@@ -251,7 +251,10 @@ int tp_cmd_consumer(int argc, char **argv)
             break;
         }
         work = n;
-        if (n == 0 || now - last_work >= DO_WORK_INTERVAL_NS) {
+        /* --spin: the duty cycle every 100 us, so a descriptor arriving during an idle poll
+         * is not kept waiting behind a do_work; otherwise at every idle round too (the idle
+         * strategy sleeps anyway) */
+        if ((n == 0 && !o.spin) || now - last_work >= DO_WORK_INTERVAL_NS) {
             int w = tp_consumer_do_work(c, now);
             if (w < 0) {
                 printf("error=consumer: %s\n", tp_errmsg());
