@@ -293,7 +293,7 @@ static void ponger(void)
     child_setup(cpu_b);
     t = transport_open();
     if (tp_transport_add_subscription(t, channel, STREAM_PING, &ping) != 0 ||
-        tp_transport_add_publication(t, channel, STREAM_PONG, &e.pong) != 0)
+        tp_transport_add_exclusive_publication(t, channel, STREAM_PONG, &e.pong) != 0)
         die("ponger setup");
     /* Both ends usable before the pinger starts (Aeron: the adds complete asynchronously;
      * the pinger has added its streams right after forking us). */
@@ -325,7 +325,8 @@ static pct_t rtt_run(uint32_t *samples, uint64_t warm, uint64_t rounds, uint64_t
     if (pid == 0) ponger();
     pin(cpu_a);
     t = transport_open();
-    if (tp_transport_add_publication(t, channel, STREAM_PING, &ping) != 0 ||
+    /* each stream has one writer, as the producer's descriptor stream (and cping/cpong) */
+    if (tp_transport_add_exclusive_publication(t, channel, STREAM_PING, &ping) != 0 ||
         tp_transport_add_subscription(t, channel, STREAM_PONG, &pong) != 0)
         die("pinger setup");
     while (!tp_load_acquire_u64(&ctl->ready)) cpu_relax();

@@ -134,8 +134,9 @@ static int open_streams(tp_producer_t *p)
     const char *dch = tp_dc_control_channel(p->dc);
     uint32_t dsid = tp_dc_control_stream_id(p->dc);
 
-    if (tp_transport_add_publication(t, c->descriptor_channel, c->descriptor_stream_id,
-                                     &p->desc_pub) != 0)
+    /* one producer lease per stream: the descriptor stream has this one writer */
+    if (tp_transport_add_exclusive_publication(t, c->descriptor_channel, c->descriptor_stream_id,
+                                               &p->desc_pub) != 0)
         return tp_err_push("descriptor stream %u", c->descriptor_stream_id);
     if (tp_transport_add_publication(t, c->control_channel, c->control_stream_id,
                                      &p->ctrl_pub) != 0)

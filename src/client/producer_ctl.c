@@ -132,9 +132,11 @@ static void on_hello(tp_producer_t *p, const tp_sbe_control_consumer_hello_t *m,
     tp_prod_recompute_progress(p);
 }
 
-/* Open, move or close one per-consumer publication to match (channel, id). */
+/* Open, move or close one per-consumer publication to match (channel, id). exclusive: this
+ * producer alone writes it (the descriptor stream; tp_transport_add_exclusive_publication). */
 static void apply_stream(tp_producer_t *p, tp_publication_t **pub, char *chan, uint32_t *sid,
-                         const tp_sbe_data_t *want, uint32_t want_id, const char *what)
+                         const tp_sbe_data_t *want, uint32_t want_id, bool exclusive,
+                         const char *what)
 {
     bool assigned = want->length > 0 && want->length < TP_CHANNEL_URI_MAX && want_id != 0 &&
                     want_id != TP_NULL_U32;
@@ -149,7 +151,8 @@ static void apply_stream(tp_producer_t *p, tp_publication_t **pub, char *chan, u
         return;
     memcpy(chan, want->data, want->length);
     chan[want->length] = '\0';
-    if (tp_transport_add_publication(p->transport, chan, want_id, pub) != 0) {
+    if ((exclusive ? tp_transport_add_exclusive_publication(p->transport, chan, want_id, pub)
+                   : tp_transport_add_publication(p->transport, chan, want_id, pub)) != 0) {
         tp_log_warn(TP_PROD_COMPONENT, "per-consumer %s stream %s/%" PRIu32 ": %s", what, chan,
                     want_id, tp_errmsg());
         *pub = NULL;
@@ -171,9 +174,9 @@ static void on_consumer_config(tp_producer_t *p, const tp_sbe_control_consumer_c
         return;
     c->last_seen_ns = now_ns;
     apply_stream(p, &c->desc_pub, c->desc_channel, &c->desc_stream_id, &m->descriptor_channel,
-                 m->descriptor_stream_id, "descriptor");
+                 m->descriptor_stream_id, true, "descriptor");
     apply_stream(p, &c->ctrl_pub, c->ctrl_channel, &c->ctrl_stream_id, &m->control_channel,
-                 m->control_stream_id, "control");
+                 m->control_stream_id, false, "control");
     c->desc_sent_once = false;
 }
 

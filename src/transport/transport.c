@@ -389,8 +389,8 @@ static int handle_slot(void **table)
 
 /* ---- publications ---------------------------------------------------------------------------- */
 
-int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_t stream_id,
-                                 tp_publication_t **out)
+static int add_publication(tp_transport_t *t, const char *channel, uint32_t stream_id,
+                           bool exclusive, tp_publication_t **out)
 {
     int slot = handle_slot((void **)t->pubs);
     tp_publication_t *p;
@@ -400,7 +400,7 @@ int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_
     if (!p)
         return tp_err_set(TP_ENOMEM, "publication");
     if (t->aeron) {
-        if (tp_aeron_add_publication(t->aeron, channel, stream_id, &p->aeron) != 0) {
+        if (tp_aeron_add_publication(t->aeron, channel, stream_id, exclusive, &p->aeron) != 0) {
             free(p);
             return tp_err_push("stream %u", stream_id);
         }
@@ -425,6 +425,18 @@ added:
     t->pubs[slot] = p;
     *out = p;
     return 0;
+}
+
+int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_t stream_id,
+                                 tp_publication_t **out)
+{
+    return add_publication(t, channel, stream_id, false, out);
+}
+
+int tp_transport_add_exclusive_publication(tp_transport_t *t, const char *channel,
+                                           uint32_t stream_id, tp_publication_t **out)
+{
+    return add_publication(t, channel, stream_id, true, out);
 }
 
 void tp_publication_close(tp_publication_t *p)

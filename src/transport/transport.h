@@ -149,6 +149,15 @@ tp_transport_kind_t tp_transport_kind(const tp_transport_t *t);
 int tp_transport_add_publication(tp_transport_t *t, const char *channel, uint32_t stream_id,
                                  tp_publication_t **out);
 
+/* As tp_transport_add_publication, for a stream that this handle alone writes from one thread
+ * (the producer's descriptor streams: one producer lease per stream, DRIVER.md). Aeron: an
+ * exclusive publication, its own session with a claim that takes no atomic add; a second
+ * writer of the stream (another exclusive handle, another process) reaches subscribers as a
+ * separate image, with no order between the two. Embedded: the same as
+ * tp_transport_add_publication (the shmlog log takes any number of publishers in one order). */
+int tp_transport_add_exclusive_publication(tp_transport_t *t, const char *channel,
+                                           uint32_t stream_id, tp_publication_t **out);
+
 /* Close: gives the stream up. Idempotent; afterwards offer/try_claim return TP_PUB_CLOSED
  * and commit fails with TP_ECLOSED; the memory is reclaimed by tp_transport_close, so the
  * handle must not be used after that. Commit or abort outstanding claims first. NULL is a

@@ -3,7 +3,7 @@
  * adds that never block, the embedded media driver, offer (try_claim below the max payload,
  * fragmented offer above, MAX_SIZE_EXCEEDED past the max message), whole messages through the
  * fragment assembler, NOT_CONNECTED / BACK_PRESSURED, image callbacks and the W-91 join time,
- * aeron:udp on loopback, Aeron errors surfacing as TP_EAERON with Aeron's message, and
+ * exclusive publications, aeron:udp on loopback, Aeron errors surfacing as TP_EAERON with Aeron's message, and
  * reconnecting after the media driver stops cleanly or dies with kill -9.
  *
  * Every test skips (exit 77 when all do) in a build without Aeron. Media driver directories are
@@ -347,6 +347,81 @@ TP_TEST(test_aeron_try_claim_commit_abort)
     TP_CHECK_EQ_U(m.len[0], 200);
     TP_CHECK_EQ_U(m.first[0], 5);
     tp_transport_close(t);
+}
+
+/* tp_transport_add_exclusive_publication: an exclusive publication per writer (the producer's
+ * descriptor stream). Whole and fragmented offers, claim/commit/abort and close behave as on
+ * a concurrent publication; two exclusive writers and a concurrent one on the same stream
+ * each reach the subscriber complete and in their own order. */
+TP_TEST(test_aeron_exclusive_publication)
+{
+    const char *dir = aeron_dir("excl");
+    tp_transport_config_t c1 = aeron_cfg(dir, true), c2 = aeron_cfg(dir, false);
+    tp_transport_t *t1, *t2, *t3;
+    tp_publication_t *x1, *x2, *shared;
+    tp_subscription_t *s;
+    tp_claim_t c;
+    pump_t pm = {0};
+    static msgs_t m;
+    static uint8_t buf[65536];
+    int next[3] = {0, 0, 0};
+    NEED_AERON();
+    memset(&m, 0, sizeof m);
+    TP_ASSERT(tp_transport_open(&t1, &c1) == 0);
+    TP_ASSERT(tp_transport_open(&t2, &c2) == 0);
+    TP_ASSERT(tp_transport_open(&t3, &c2) == 0);
+    pm.t[0] = t1;
+    pm.t[1] = t2;
+    pm.t[2] = t3;
+    TP_ASSERT(tp_transport_add_subscription(t1, "aeron:ipc", 7010, &s) == 0);
+    TP_ASSERT(tp_transport_add_exclusive_publication(t2, "aeron:ipc", 7010, &x1) == 0);
+    TP_ASSERT(tp_transport_add_exclusive_publication(t3, "aeron:ipc", 7010, &x2) == 0);
+    TP_ASSERT(tp_transport_add_publication(t3, "aeron:ipc", 7010, &shared) == 0);
+    TP_ASSERT(wait_connected(&pm, x1, s, 5000));
+    TP_ASSERT(wait_connected(&pm, x2, NULL, 5000));
+    TP_ASSERT(wait_connected(&pm, shared, NULL, 5000));
+    TP_CHECK_EQ_U(tp_publication_max_message_length(x1), (4u << 20) / 8);
+    /* claim/commit/abort on the exclusive publication: the aborted claim never arrives */
+    TP_CHECK_EQ_I(tp_publication_try_claim(x1, 4096, &c), TP_PUB_MAX_SIZE_EXCEEDED);
+    TP_ASSERT(tp_publication_try_claim(x1, 100, &c) > 0);
+    fill(c.data, 100, 200);
+    tp_claim_abort(&c);
+    /* 30 messages per writer, interleaved; writer w's message k starts with byte 64 * w + k;
+     * every fifth one of the exclusive writers is fragmented */
+    for (int k = 0; k < 30; k++) {
+        tp_publication_t *w[3] = {x1, x2, shared};
+        for (int i = 0; i < 3; i++) {
+            size_t len = i < 2 && k % 5 == 0 ? sizeof buf : (size_t)(48 + k);
+            fill(buf, len, 64 * i + k);
+            TP_CHECK(offer_retry(&pm, w[i], buf, len, 2000) > 0);
+        }
+    }
+    TP_ASSERT(tp_publication_try_claim(x2, 48, &c) > 0);
+    fill(c.data, 48, 64 + 30);
+    TP_CHECK_EQ_I(tp_claim_commit(&c), 0);
+    TP_CHECK_EQ_I(poll_for(&pm, s, &m, 91, 5000), 91);
+    TP_CHECK(!m.bad);
+    /* an IPC stream's concurrent publications share one log (one image); each exclusive
+     * publication is a session of its own */
+    TP_CHECK_EQ_U(tp_subscription_image_count(s), 3);
+    for (int j = 0; j < m.n && j < 256; j++) {
+        int w = m.first[j] / 64, k = m.first[j] % 64;
+        TP_ASSERT(w < 3);
+        TP_CHECK_EQ_I(k, next[w]); /* each writer's messages whole and in its order */
+        TP_CHECK_EQ_U(m.len[j], k == 30                  ? 48u /* x2's claim */
+                                : w < 2 && k % 5 == 0 ? sizeof buf
+                                                      : (size_t)(48 + k));
+        next[w]++;
+    }
+    TP_CHECK_EQ_I(next[0], 30);
+    TP_CHECK_EQ_I(next[1], 31);
+    TP_CHECK_EQ_I(next[2], 30);
+    tp_publication_close(x1);
+    TP_CHECK_EQ_I(tp_publication_offer(x1, buf, 8), TP_PUB_CLOSED);
+    TP_CHECK_EQ_U(pm.errors, 0);
+    tp_transport_close(t3);
+    tp_transport_close(t2);
+    tp_transport_close(t1);
 }
 
 /* NOT_CONNECTED without a subscriber; BACK_PRESSURED once a subscriber that does not read is

@@ -179,6 +179,36 @@ TP_TEST(test_shmlog_wrap_pads_to_end_and_delivers_in_order)
     tp_transport_close(x.t);
 }
 
+/* tp_transport_add_exclusive_publication on the embedded transport: one more publisher of
+ * the same MPMC log; its messages and a concurrent publication's arrive in one order, the
+ * order of the offers. */
+TP_TEST(test_shmlog_exclusive_publication_shares_the_one_log)
+{
+    pair_t x;
+    tp_publication_t *xp;
+    static raw_msgs_t r;
+    int64_t last = 0;
+    memset(&r, 0, sizeof r);
+    TP_ASSERT(pair_open(&x, "aeron:ipc?term-length=64k", 3) == 0);
+    TP_ASSERT(tp_transport_add_exclusive_publication(x.t, "aeron:ipc?term-length=64k", 3, &xp) ==
+              0);
+    TP_CHECK(tp_publication_is_connected(xp));
+    TP_CHECK_EQ_U(tp_publication_max_message_length(xp), 65536 / 8);
+    for (uint8_t i = 0; i < 40; i++) {
+        int64_t pos = tp_publication_offer(i % 2 ? xp : x.p, &i, 1);
+        TP_CHECK(pos > last); /* one log: every offer advances the same position */
+        last = pos;
+    }
+    while (tp_subscription_poll(x.s, raw_handler, &r, 64) > 0) {
+    }
+    TP_ASSERT(r.n == 40);
+    for (int i = 0; i < 40; i++)
+        TP_CHECK_EQ_U(r.data[i][0], (unsigned)i);
+    tp_publication_close(xp);
+    TP_CHECK_EQ_I(tp_publication_offer(xp, &r, 1), TP_PUB_CLOSED);
+    tp_transport_close(x.t);
+}
+
 /* Random sizes 0..max over many laps, subscriber polling in small batches behind the
  * publisher (at most a capacity behind): everything arrives, whole, in order. */
 TP_TEST(test_shmlog_wrap_random_sizes_all_delivered_in_order)

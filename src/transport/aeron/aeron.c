@@ -42,11 +42,13 @@ typedef enum stream_state {
 } stream_state_t;
 
 struct tp_aeron_pub {
-    /* hot: offer reads these */
-    aeron_publication_t *pub; /* READY only */
-    size_t max_payload;       /* try_claim limit (MTU - header) */
-    size_t max_message;       /* offer limit */
-    bool readd;               /* MAX_POSITION_EXCEEDED: close and add again */
+    /* hot: offer reads these; READY: exactly one of pub / xpub, as exclusive says */
+    aeron_publication_t *pub;            /* concurrent publication */
+    aeron_exclusive_publication_t *xpub; /* exclusive publication: plain stores on the claim */
+    bool exclusive;
+    size_t max_payload; /* try_claim limit (MTU - header) */
+    size_t max_message; /* offer limit */
+    bool readd;         /* MAX_POSITION_EXCEEDED: close and add again */
     /* cold */
     tp_aeron_t *a;
     stream_state_t state;
@@ -136,10 +138,32 @@ static void retry_later(uint64_t now_ns, uint64_t *retry_at, uint64_t *backoff)
     *retry_at = now_ns + *backoff;
 }
 
+static void close_handles(aeron_publication_t *pub, aeron_exclusive_publication_t *xpub)
+{
+    if (pub != NULL)
+        aeron_publication_close(pub, NULL, NULL);
+    if (xpub != NULL)
+        aeron_exclusive_publication_close(xpub, NULL, NULL);
+}
+
+/* Close whichever Aeron publication p holds and forget it (READY -> not usable). */
+static void pub_drop_handle(tp_aeron_pub_t *p)
+{
+    aeron_publication_t *pub = p->pub;
+    aeron_exclusive_publication_t *xpub = p->xpub;
+    p->pub = NULL;
+    p->xpub = NULL;
+    close_handles(pub, xpub);
+}
+
 static void pub_start_add(tp_aeron_t *a, tp_aeron_pub_t *p)
 {
     char m[512];
-    if (aeron_async_add_publication(&p->async, a->client, p->channel, p->stream_id) < 0) {
+    int rc = p->exclusive ? aeron_async_add_exclusive_publication(&p->async, a->client,
+                                                                  p->channel, p->stream_id)
+                          : aeron_async_add_publication(&p->async, a->client, p->channel,
+                                                        p->stream_id);
+    if (rc < 0) {
         p->async = NULL;
         note_error(a, "add publication %s stream %" PRId32 ": %s", p->channel, p->stream_id,
                    tp_aeron_errmsg_line(m, sizeof m));
@@ -186,9 +210,11 @@ static void sub_start_add(tp_aeron_t *a, tp_aeron_sub_t *s)
 static int pub_poll_add(tp_aeron_t *a, tp_aeron_pub_t *p, uint64_t now_ns)
 {
     aeron_publication_t *pub = NULL;
+    aeron_exclusive_publication_t *xpub = NULL;
     aeron_publication_constants_t k;
     char m[512];
-    int rc = aeron_async_add_publication_poll(&pub, p->async);
+    int rc = p->exclusive ? aeron_async_add_exclusive_publication_poll(&xpub, p->async)
+                          : aeron_async_add_publication_poll(&pub, p->async);
     if (rc == 0)
         return 0;
     p->async = NULL;
@@ -202,13 +228,14 @@ static int pub_poll_add(tp_aeron_t *a, tp_aeron_pub_t *p, uint64_t now_ns)
         return 1;
     }
     if (p->state == ST_CLOSED) {
-        aeron_publication_close(pub, NULL, NULL);
+        close_handles(pub, xpub);
         return 1;
     }
-    if (aeron_publication_constants(pub, &k) != 0) {
+    if ((xpub != NULL ? aeron_exclusive_publication_constants(xpub, &k)
+                      : aeron_publication_constants(pub, &k)) != 0) {
         note_error(a, "publication %s stream %" PRId32 ": constants: %s", p->channel,
                    p->stream_id, tp_aeron_errmsg_line(m, sizeof m));
-        aeron_publication_close(pub, NULL, NULL);
+        close_handles(pub, xpub);
         p->state = ST_IDLE;
         retry_later(now_ns, &p->retry_at_ns, &p->backoff_ns);
         return 1;
@@ -219,6 +246,7 @@ static int pub_poll_add(tp_aeron_t *a, tp_aeron_pub_t *p, uint64_t now_ns)
     p->readd = false;
     p->state = ST_READY;
     p->pub = pub; /* last: the handle is usable from here */
+    p->xpub = xpub;
     return 1;
 }
 
@@ -308,6 +336,7 @@ static void disconnect_client(tp_aeron_t *a)
 {
     for (tp_aeron_pub_t *p = a->pubs; p; p = p->next) {
         p->pub = NULL;
+        p->xpub = NULL;
         p->async = NULL; /* leaked if pending: Aeron cannot cancel an add (aeron.h) */
         if (p->state != ST_CLOSED)
             p->state = ST_IDLE;
@@ -487,9 +516,7 @@ static int service_streams(tp_aeron_t *a, uint64_t now_ns)
         if (p->async)
             work += pub_poll_add(a, p, now_ns);
         else if (p->state == ST_READY && p->readd) { /* MAX_POSITION_EXCEEDED */
-            aeron_publication_t *old = p->pub;
-            p->pub = NULL;
-            aeron_publication_close(old, NULL, NULL);
+            pub_drop_handle(p);
             p->state = ST_IDLE;
             pub_start_add(a, p);
             work++;
@@ -558,7 +585,7 @@ int tp_aeron_channel_parse(const char *uri, tp_channel_t *out)
 /* ---- publications -------------------------------------------------------------------------- */
 
 int tp_aeron_add_publication(tp_aeron_t *a, const char *channel, uint32_t stream_id,
-                             tp_aeron_pub_t **out)
+                             bool exclusive, tp_aeron_pub_t **out)
 {
     tp_channel_t ch;
     tp_aeron_pub_t *p;
@@ -574,6 +601,7 @@ int tp_aeron_add_publication(tp_aeron_t *a, const char *channel, uint32_t stream
     }
     p->a = a;
     p->stream_id = (int32_t)stream_id;
+    p->exclusive = exclusive;
     p->state = ST_IDLE;
     p->next = a->pubs;
     a->pubs = p;
@@ -585,19 +613,15 @@ int tp_aeron_add_publication(tp_aeron_t *a, const char *channel, uint32_t stream
 
 void tp_aeron_pub_close(tp_aeron_pub_t *p)
 {
-    aeron_publication_t *pub;
     if (p == NULL || p->state == ST_CLOSED)
         return;
-    pub = p->pub;
-    p->pub = NULL;
     p->state = ST_CLOSED; /* a pending add is closed when it completes */
-    if (pub != NULL)
-        aeron_publication_close(pub, NULL, NULL);
+    pub_drop_handle(p);
 }
 
 size_t tp_aeron_pub_max_message_length(const tp_aeron_pub_t *p)
 {
-    return p->pub != NULL ? p->max_message : 0;
+    return p->pub != NULL || p->xpub != NULL ? p->max_message : 0;
 }
 
 static int64_t map_result(tp_aeron_pub_t *p, int64_t rc)
@@ -619,16 +643,22 @@ static int64_t not_ready(const tp_aeron_pub_t *p)
     return p->state == ST_CLOSED ? TP_PUB_CLOSED : TP_PUB_NOT_CONNECTED;
 }
 
+/* One fragment of len bytes from whichever publication p holds (READY). */
+static inline int64_t pub_claim(tp_aeron_pub_t *p, size_t len, aeron_buffer_claim_t *bc)
+{
+    return p->xpub != NULL ? aeron_exclusive_publication_try_claim(p->xpub, len, bc)
+                           : aeron_publication_try_claim(p->pub, len, bc);
+}
+
 int64_t tp_aeron_offer(tp_aeron_pub_t *p, const void *buf, size_t len)
 {
-    aeron_publication_t *pub = p->pub;
     aeron_buffer_claim_t bc;
     int64_t rc;
-    if (pub == NULL)
+    if (p->pub == NULL && p->xpub == NULL)
         return not_ready(p);
     if (len <= p->max_payload) {
         /* One fragment: claim + copy + commit writes the frame once, in place. */
-        rc = aeron_publication_try_claim(pub, len, &bc);
+        rc = pub_claim(p, len, &bc);
         if (rc > 0) {
             memcpy(bc.data, buf, len);
             aeron_buffer_claim_commit(&bc);
@@ -636,7 +666,8 @@ int64_t tp_aeron_offer(tp_aeron_pub_t *p, const void *buf, size_t len)
         }
     } else if (len <= p->max_message) {
         /* Fragmented by Aeron; every subscription's assembler puts it back together. */
-        rc = aeron_publication_offer(pub, buf, len, NULL, NULL);
+        rc = p->xpub != NULL ? aeron_exclusive_publication_offer(p->xpub, buf, len, NULL, NULL)
+                             : aeron_publication_offer(p->pub, buf, len, NULL, NULL);
         if (rc > 0)
             return rc;
     } else {
@@ -647,14 +678,13 @@ int64_t tp_aeron_offer(tp_aeron_pub_t *p, const void *buf, size_t len)
 
 int64_t tp_aeron_try_claim(tp_aeron_pub_t *p, size_t len, tp_claim_t *c)
 {
-    aeron_publication_t *pub = p->pub;
     aeron_buffer_claim_t bc;
     int64_t rc;
-    if (pub == NULL)
+    if (p->pub == NULL && p->xpub == NULL)
         return not_ready(p);
     if (len > p->max_payload)
         return TP_PUB_MAX_SIZE_EXCEEDED; /* a claim is one fragment (use offer above it) */
-    rc = aeron_publication_try_claim(pub, len, &bc);
+    rc = pub_claim(p, len, &bc);
     if (rc <= 0)
         return map_result(p, rc);
     c->data = bc.data;
@@ -682,6 +712,8 @@ void tp_aeron_abort(tp_claim_t *c)
 
 bool tp_aeron_pub_is_connected(tp_aeron_pub_t *p)
 {
+    if (p->xpub != NULL)
+        return aeron_exclusive_publication_is_connected(p->xpub);
     return p->pub != NULL && aeron_publication_is_connected(p->pub);
 }
 

@@ -14,10 +14,14 @@
  *                the client conductor (aeron_main_do_work), so no thread is started and every
  *                Aeron callback (image available/unavailable, errors) runs on the transport's
  *                thread, inside do_work.
- *   streams      aeron_async_add_publication / _subscription, polled from do_work: adding
- *                never blocks. A publication offers NOT_CONNECTED and a subscription polls 0
- *                until the media driver has answered (and after it refused: the error is
- *                reported once, the add retried with a doubling backoff, 250 ms .. 5 s).
+ *   streams      aeron_async_add_[exclusive_]publication / _subscription, polled from
+ *                do_work: adding never blocks. A publication offers NOT_CONNECTED and a
+ *                subscription polls 0 until the media driver has answered (and after it
+ *                refused: the error is reported once, the add retried with a doubling
+ *                backoff, 250 ms .. 5 s).
+ *   exclusive    tp_transport_add_exclusive_publication: an exclusive publication (its own
+ *                session; the claim advances the tail with plain stores, no atomic add) for
+ *                streams one thread alone writes: the producer's descriptor streams.
  *   offer        length <= max payload (MTU - 32 bytes): try_claim + memcpy + commit, one
  *                fragment; up to the max message length (term length / 8): aeron offer, which
  *                fragments; above: TP_PUB_MAX_SIZE_EXCEEDED. try_claim through the interface:
@@ -91,8 +95,10 @@ const char *tp_aeron_dir(const tp_aeron_t *a);
 
 /* ---- publications: handles live until tp_aeron_close; close gives the stream up ---------- */
 
+/* exclusive: an Aeron exclusive publication (one writer thread, its own session), else a
+ * concurrent one (tp_transport_add_exclusive_publication). */
 int tp_aeron_add_publication(tp_aeron_t *a, const char *channel, uint32_t stream_id,
-                             tp_aeron_pub_t **out);
+                             bool exclusive, tp_aeron_pub_t **out);
 void tp_aeron_pub_close(tp_aeron_pub_t *p);
 size_t tp_aeron_pub_max_message_length(const tp_aeron_pub_t *p);
 int64_t tp_aeron_offer(tp_aeron_pub_t *p, const void *buf, size_t len);

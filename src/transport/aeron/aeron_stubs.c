@@ -32,9 +32,9 @@ void tp_aeron_close(tp_aeron_t *a) { (void)a; }
 int tp_aeron_do_work(tp_aeron_t *a, uint64_t now_ns) { (void)a; (void)now_ns; return 0; }
 
 int tp_aeron_add_publication(tp_aeron_t *a, const char *channel, uint32_t stream_id,
-                             tp_aeron_pub_t **out)
+                             bool exclusive, tp_aeron_pub_t **out)
 {
-    (void)a; (void)channel; (void)stream_id; (void)out;
+    (void)a; (void)channel; (void)stream_id; (void)exclusive; (void)out;
     return tp_err_set(TP_ECONFIG, "%s", NO_AERON);
 }
 
