@@ -231,9 +231,11 @@ int tp_cmd_consumer(int argc, char **argv)
         free(st);
         return 1;
     }
-    printf("attached role=consumer client_id=%u stream=%u epoch=%" PRIu64 " consumer_id=%u\n",
-           s.att->client_id, s.att->stream_id, s.att->epoch, tp_consumer_id(c));
-    fflush(stdout);
+    /* --json: stdout is the summary object alone (pipeable); the status line goes to stderr */
+    fprintf(o.json ? stderr : stdout,
+            "attached role=consumer client_id=%u stream=%u epoch=%" PRIu64 " consumer_id=%u\n",
+            s.att->client_id, s.att->stream_id, s.att->epoch, tp_consumer_id(c));
+    fflush(o.json ? stderr : stdout);
     t0 = tp_client_now_ns(s.client);
     end = o.duration > 0 ? t0 + (uint64_t)(o.duration * 1e9) : UINT64_MAX;
     while (!tp_cli_stop && (o.count == 0 || st->frames < o.count)) {

@@ -255,10 +255,13 @@ int tp_cmd_producer(int argc, char **argv)
         tp_cli_detach(&s);
         return 1;
     }
-    printf("attached role=producer client_id=%u stream=%u epoch=%" PRIu64 " pool=%u size=%" PRIu64
-           " nslots=%u\n",
-           s.att->client_id, s.att->stream_id, s.att->epoch, pool_id, o.size, tp_producer_nslots(p));
-    fflush(stdout);
+    /* --json: stdout is the summary object alone (pipeable); the status line goes to stderr */
+    fprintf(o.json ? stderr : stdout,
+            "attached role=producer client_id=%u stream=%u epoch=%" PRIu64 " pool=%u size=%" PRIu64
+            " nslots=%u\n",
+            s.att->client_id, s.att->stream_id, s.att->epoch, pool_id, o.size,
+            tp_producer_nslots(p));
+    fflush(o.json ? stderr : stdout);
     t0 = tp_client_now_ns(s.client);
     end = o.duration > 0 ? t0 + (uint64_t)(o.duration * 1e9) : UINT64_MAX;
     period_ns = o.rate > 0 ? (uint64_t)(1e9 / o.rate) : 0;
