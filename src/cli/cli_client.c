@@ -25,6 +25,7 @@ void tp_cli_install_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal: summary and detach, as SIGTERM */
     signal(SIGPIPE, SIG_IGN);
 }
 

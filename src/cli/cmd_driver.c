@@ -7,7 +7,7 @@
  *   load the config (every problem printed as an `error=` / `warning=` line)
  *   -> tp_driver_init (transport directory: --dir, else $TENSORPOOL_DIR, else the default)
  *   -> do_work loop with an idle strategy (spin, then sleep with backoff up to 1 ms)
- *   -> SIGINT/SIGTERM: tp_driver_shutdown(NORMAL), keep looping until done (DRIVER D-67)
+ *   -> SIGINT/SIGTERM/SIGHUP: tp_driver_shutdown(NORMAL), keep looping until done (D-67)
  *   -> close, exit 0.
  * Fatal errors exit 1 with one `error=<reason>` line; usage errors exit 2.
  */
@@ -66,7 +66,10 @@ static int install_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    /* SIGHUP too: a driver started from a terminal that goes away drains like SIGTERM
+     * instead of dying without its ShmDriverShutdown notice */
+    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0 ||
+        sigaction(SIGHUP, &sa, NULL) != 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
     return 0;
@@ -103,7 +106,9 @@ static int run(tp_driver_t *d)
         if (stop_signal && !shutting_down) {
             char msg[64];
             snprintf(msg, sizeof msg, "driver stopped by %s",
-                     stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+                     stop_signal == SIGINT   ? "SIGINT"
+                     : stop_signal == SIGHUP ? "SIGHUP"
+                                             : "SIGTERM");
             tp_log_info("driver", "%s: draining", msg + strlen("driver stopped by "));
             tp_driver_shutdown(d, 0 /* NORMAL */, msg, now);
             shutting_down = true;

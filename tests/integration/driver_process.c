@@ -2,7 +2,7 @@
  * Process tests of `tensorpool driver` (issue 4): the real executable on a private
  * directory (SHM base dir and transport dir), talked to over the transport with raw encoded
  * messages.
- *   * SIGTERM -> ShmDriverShutdown on the control stream, exit 0 (DRIVER D-67, D-68)
+ *   * SIGTERM, SIGHUP -> ShmDriverShutdown on the control stream, exit 0 (DRIVER D-67, D-68)
  *   * a second driver on the same control stream and directories refuses to start (D-2)
  *   * a restarted driver announces a larger epoch (D-45, D-50)
  *   * malformed, truncated, wrong-schema and oversized messages do not disturb other
@@ -284,7 +284,9 @@ static uint64_t next_announce_epoch(env_t *e)
     return 0;
 }
 
-TP_TEST(test_driver_process_d068_sigterm_shutdown_notice_exit0)
+/* D-67/D-68: the driver stopped by sig drains: ShmDriverShutdown (NORMAL) naming the signal
+ * on the control stream, exit 0. */
+static void shutdown_by_signal(int sig, const char *name)
 {
     env_t e;
     tp_sbe_driver_shm_attach_response_t r;
@@ -296,13 +298,25 @@ TP_TEST(test_driver_process_d068_sigterm_shutdown_notice_exit0)
     TP_ASSERT(wait_ready(&e));
     TP_CHECK_EQ_I(attach(&e, 1, 5, 2, &r), 0);
     TP_CHECK(next_announce_epoch(&e) == r.epoch);
-    TP_ASSERT(kill(pid, SIGTERM) == 0);
+    TP_ASSERT(kill(pid, sig) == 0);
     TP_CHECK(await(&e, e.ctl, TP_SBE_DRIVER_SCHEMA_ID,
                    TP_SBE_DRIVER_SHM_DRIVER_SHUTDOWN_TEMPLATE_ID, 5000));
     TP_CHECK(tp_sbe_driver_shm_driver_shutdown_decode(e.last, e.last_len, &sd) > 0);
     TP_CHECK_EQ_U(sd.reason, 0);
+    TP_CHECK(sd.error_message.length > 0 &&
+             memmem(sd.error_message.data, sd.error_message.length, name, strlen(name)) != NULL);
     TP_CHECK_EQ_I(wait_exit(pid, 5000), 0);
     env_close(&e);
+}
+
+TP_TEST(test_driver_process_d068_sigterm_shutdown_notice_exit0)
+{
+    shutdown_by_signal(SIGTERM, "SIGTERM");
+}
+
+TP_TEST(test_driver_process_d068_sighup_shutdown_notice_exit0)
+{
+    shutdown_by_signal(SIGHUP, "SIGHUP");
 }
 
 TP_TEST(test_driver_process_d002_second_driver_refuses_to_start)
