@@ -1,6 +1,7 @@
 /*
  * tensorpool stat [--once] [--json] [--interval MS] [--count N] [--stream N] [--shm-dir D]
- *                 [--dir D] [--control-channel C] [--control-stream N]
+ *                 [--dir D] [--transport embedded|aeron] [--aeron-dir D]
+ *                 [--control-channel C] [--control-stream N]
  *                 [--announce-channel C] [--announce-stream N] [--qos-channel C]
  *                 [--qos-stream N] [--allowed-dir D]
  *
@@ -70,7 +71,8 @@ static int usage(const char *reason)
     }
     fprintf(reason ? stderr : stdout,
             "usage: tensorpool stat [--once] [--json] [--interval MS] [--count N] [--stream N]\n"
-            "         [--shm-dir DIR] [--dir DIR] [--control-channel C] [--control-stream N]\n"
+            "         [--shm-dir DIR] [--dir DIR] [--transport embedded|aeron] [--aeron-dir DIR]\n"
+            "         [--control-channel C] [--control-stream N]\n"
             "         [--announce-channel C] [--announce-stream N] [--qos-channel C]\n"
             "         [--qos-stream N] [--allowed-dir DIR]\n"
             "  --once           one window, then exit 0\n"
@@ -81,6 +83,8 @@ static int usage(const char *reason)
             "  --shm-dir DIR    driver namespace directory (<base>/tensorpool-$USER/<namespace>)\n"
             "                   whose counters/ to read; also found from announces\n"
             "  --dir DIR        transport directory (default $TENSORPOOL_DIR)\n"
+            "  --transport T    embedded | aeron (default $TP_TRANSPORT, else embedded)\n"
+            "  --aeron-dir DIR  the Aeron media driver's directory (default $AERON_DIR)\n"
             "  --control-*      driver control stream (default aeron:ipc 15000)\n"
             "  --announce-*     driver announce stream (default aeron:ipc %u)\n"
             "  --qos-*          QoS stream of producers/consumers (default aeron:ipc %u)\n"
@@ -160,6 +164,19 @@ static int parse_one(st_opts_t *o, int argc, char **argv, int *i)
         if (err || *v == '\0' || strlen(v) >= TP_TRANSPORT_DIR_MAX)
             return -1;
         o->dir = v;
+        return 1;
+    }
+    if ((v = tp_cli_optval("--transport", argc, argv, i, &err)) != NULL || err) {
+        tp_transport_kind_t k;
+        if (err || tp_transport_kind_parse(v, &k) != 0)
+            return -1;
+        o->transport = v;
+        return 1;
+    }
+    if ((v = tp_cli_optval("--aeron-dir", argc, argv, i, &err)) != NULL || err) {
+        if (err || *v == '\0' || strlen(v) >= TP_TRANSPORT_DIR_MAX)
+            return -1;
+        o->aeron_dir = v;
         return 1;
     }
     rc = parse_endpoint(o, argc, argv, i, &err);
@@ -257,7 +274,7 @@ static int subscribe(st_state_t *s, const char *channel, uint32_t stream_id)
 {
     tp_channel_t ch;
 
-    if (tp_channel_parse(channel, &ch) != 0)
+    if (tp_transport_channel_parse(s->transport, channel, &ch) != 0) /* aeron:udp on Aeron */
         return -1;
     for (uint32_t i = 0; i < s->sub_count; i++)
         if (s->sub_streams[i] == stream_id && strcmp(s->sub_channels[i], ch.canonical) == 0)
@@ -273,7 +290,11 @@ static int subscribe(st_state_t *s, const char *channel, uint32_t stream_id)
 static int open_transport(st_state_t *s)
 {
     tp_transport_config_t cfg;
-    tp_transport_config_init(&cfg);
+    tp_transport_config_init(&cfg); /* TP_TRANSPORT, AERON_DIR */
+    if (s->o.transport != NULL && tp_transport_kind_parse(s->o.transport, &cfg.kind) != 0)
+        return -1;
+    if (s->o.aeron_dir != NULL)
+        snprintf(cfg.aeron_dir, sizeof cfg.aeron_dir, "%s", s->o.aeron_dir);
     if (s->o.dir != NULL) {
         if (s->o.dir[0] == '/') {
             snprintf(cfg.dir, sizeof cfg.dir, "%s", s->o.dir);

@@ -109,6 +109,8 @@ typedef struct st_opts {
     bool stream_filter;
     uint32_t stream_id;
     const char *dir;            /* transport dir (NULL: default) */
+    const char *transport;      /* --transport (NULL: $TP_TRANSPORT, else embedded) */
+    const char *aeron_dir;      /* --aeron-dir (NULL: $AERON_DIR, else Aeron's default) */
     char control_channel[TP_CHANNEL_MAX];
     uint32_t control_stream;
     char announce_channel[TP_CHANNEL_MAX];
