@@ -14,8 +14,8 @@
  *             pairs (aeron, tp, aeron, tp, ...). Target (issue 7): < 0.10.
  *   e2e       `tensorpool bench --phase latency` (src/cli/cmd_bench.c: driver, producer and
  *             consumer processes, one 64-byte frame every --gap-us, commit to validated view)
- *             on the embedded transport and on Aeron IPC (TP_TRANSPORT=aeron, the driver with
- *             an embedded media driver): its latency_* lines, prefixed e2e_embedded_ and
+ *             on the embedded transport and on Aeron IPC (--transport aeron: its private driver
+ *             runs an embedded media driver): its latency_* lines, prefixed e2e_embedded_ and
  *             e2e_aeron_, and the Aeron one-way floor (aeron rtt p50 / 2) beside them.
  *
  * The media driver of the ping-pongs is a tensorpool transport with launch_media_driver in a
@@ -49,7 +49,7 @@
 #define TP_AERON_PREFIX ""
 #endif
 
-static char g_adir[256], g_tdir[256], g_e2e_adir[256];
+static char g_adir[256], g_tdir[256];
 static int cpu_a = 0, cpu_b = 1;
 static pid_t g_md;
 
@@ -78,7 +78,6 @@ static void cleanup(void)
     }
     rmtree(g_adir);
     if (!getenv("TP_BENCH_KEEP")) rmtree(g_tdir);
-    rmtree(g_e2e_adir);
 }
 
 static void pin(int cpu)
@@ -390,23 +389,23 @@ static double bench_rtt(unsigned long long rounds, unsigned long long warm, int 
 
 static void bench_e2e(const char *seconds, const char *gap, double aeron_p50)
 {
-    char bin[PATH_MAX], out[PATH_MAX], env_dir[300];
+    char bin[PATH_MAX], out[PATH_MAX];
+    /* tensorpool bench is hermetic (it ignores TP_TRANSPORT and AERON_DIR): --transport aeron
+     * makes its private driver run an embedded media driver in its own directory */
     char *argv[] = {bin, "bench", "--phase", "latency", "--payload-bytes", "64", "--slots", "4096",
-                    "--in-place", "--duration", (char *)seconds, "--gap-us", (char *)gap, NULL};
-    char *emb_env[] = {"TP_TRANSPORT=embedded", NULL};
-    char *aer_env[] = {"TP_TRANSPORT=aeron", "LAUNCH_MEDIA_DRIVER=true", env_dir, NULL};
+                    "--in-place", "--duration", (char *)seconds, "--gap-us", (char *)gap,
+                    "--transport", "embedded", NULL};
     int st;
     snprintf(bin, sizeof bin, "%s/tensorpool", TP_BINARY_DIR);
-    snprintf(g_e2e_adir, sizeof g_e2e_adir, "/dev/shm/tp-bench-e2e-aeron-%d", (int)getpid());
-    snprintf(env_dir, sizeof env_dir, "AERON_DIR=%s", g_e2e_adir);
     for (int k = 0; k < 2; k++) {
         const char *name = k == 0 ? "embedded" : "aeron";
         char prefix[64];
+        argv[14] = (char *)name;
         snprintf(out, sizeof out, "%s/e2e.%s.out", g_tdir, name);
         snprintf(prefix, sizeof prefix, "e2e_%s_", name);
-        st = spawn(argv, k == 0 ? emb_env : aer_env, -1, out, 1);
+        st = spawn(argv, NULL, -1, out, 1);
         printf("# %s bench --phase latency --payload-bytes 64 --slots 4096 --in-place --duration "
-               "%s --gap-us %s (TP_TRANSPORT=%s): status %d\n", bin, seconds, gap, name, st);
+               "%s --gap-us %s --transport %s: status %d\n", bin, seconds, gap, name, st);
         cat(out, prefix);
         if (k == 1 && aeron_p50 > 0)
             printf("e2e_aeron_one_way_floor_ns=%.0f (aeron_rtt_p50 / 2)\n", aeron_p50 / 2);

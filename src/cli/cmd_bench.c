@@ -50,6 +50,7 @@
 #include "cli/cli_client.h"
 #include "cli/commands.h"
 #include "tp_launch.h"
+#include "transport/transport.h"
 
 #define BENCH_CONSUMERS_MAX 16u
 #define BENCH_STREAM 42u
@@ -67,6 +68,7 @@ typedef struct bench_opts {
     bool sustained;     /* --sustained */
     bool json;          /* --json */
     bool throughput, latency;
+    bool aeron;         /* --transport aeron: the driver runs an embedded media driver */
 } bench_opts_t;
 
 typedef struct bench_cres {
@@ -90,6 +92,7 @@ typedef struct bench_run {
 static bench_opts_t g_o;
 static bench_shared_t *g_sh;
 static char g_dir[PATH_MAX], g_transport[PATH_MAX + 16], g_shm[PATH_MAX + 16];
+static char g_aeron_dir[PATH_MAX + 16]; /* --transport aeron: the media driver's directory */
 static tp_proc_t g_driver = {.pid = -1};
 static int g_cpus[64], g_ncpus;
 
@@ -292,8 +295,10 @@ static double cacheline_rtt_ns(void)
 static int start_driver(void)
 {
     char cfg[PATH_MAX + 32], log[PATH_MAX + 32], env_dir[PATH_MAX + 32];
-    char *envs[] = {env_dir, "TP_LOG_LEVEL=info" /* the "started" line */, NULL};
-    char *args[] = {"/proc/self/exe", "driver", cfg, "--dir", g_transport, NULL};
+    char *envs[] = {env_dir, "TP_LOG_LEVEL=info" /* the "started" line */,
+                    g_o.aeron ? "LAUNCH_MEDIA_DRIVER=true" : NULL, NULL};
+    char *args[] = {"/proc/self/exe", "driver", cfg, "--dir", g_transport,
+                    g_o.aeron ? "--transport" : NULL, "aeron", "--aeron-dir", g_aeron_dir, NULL};
     uint64_t end = now_ns() + 10000000000ull;
     snprintf(cfg, sizeof cfg, "%s/driver.toml", g_dir);
     snprintf(log, sizeof log, "%s/driver.log", g_dir);
@@ -333,6 +338,10 @@ static void common_for(tp_cli_common_t *c)
     c->allowed_dir_count = 1;
     c->stream_id = BENCH_STREAM;
     c->control_stream = BENCH_CONTROL;
+    if (g_o.aeron) {
+        c->transport = "aeron";
+        c->aeron_dir = g_aeron_dir;
+    }
 }
 
 /* ---- consumer -------------------------------------------------------------------------------- */
@@ -557,6 +566,15 @@ static void out_num(const char *key, double v, int decimals)
     g_first_field = false;
 }
 
+static void out_str(const char *key, const char *v)
+{
+    if (g_o.json)
+        printf("%s\"%s\":\"%s\"", g_first_field ? "" : ",", key, v);
+    else
+        printf("%s%s=%s", g_first_field ? "" : " ", key, v);
+    g_first_field = false;
+}
+
 static void out_line_end(void)
 {
     if (!g_o.json) {
@@ -578,6 +596,7 @@ static int usage(FILE *f)
             "usage: tensorpool bench [--payload-bytes N] [--duration SEC] [--consumers N]\n"
             "                        [--slots N] [--rate HZ] [--in-place] [--sustained]\n"
             "                        [--gap-us US] [--phase throughput|latency|all] [--json]\n"
+            "                        [--transport embedded|aeron]\n"
             "Runs a private driver, one producer and N consumers; prints every figure with\n"
             "the floor it is judged against (memcpy, two-process handoff, cache line).\n");
     return f == stdout ? 0 : 2;
@@ -626,6 +645,11 @@ static int parse(int argc, char **argv)
         } else if ((v = tp_cli_optval("--gap-us", argc, argv, &i, &err)) != NULL || err) {
             if (err || tp_cli_parse_double(v, &g_o.gap_us) != 0 || !(g_o.gap_us > 0))
                 goto bad;
+        } else if ((v = tp_cli_optval("--transport", argc, argv, &i, &err)) != NULL || err) {
+            tp_transport_kind_t k;
+            if (err || tp_transport_kind_parse(v, &k) != 0)
+                goto bad;
+            g_o.aeron = k == TP_TRANSPORT_AERON;
         } else if ((v = tp_cli_optval("--phase", argc, argv, &i, &err)) != NULL || err) {
             if (err)
                 goto bad;
@@ -804,6 +828,7 @@ int tp_cmd_bench(int argc, char **argv)
     }
     snprintf(g_transport, sizeof g_transport, "%s/transport", g_dir);
     snprintf(g_shm, sizeof g_shm, "%s/shm", g_dir);
+    snprintf(g_aeron_dir, sizeof g_aeron_dir, "%s/aeron", g_dir);
     rc = 0;
     if (mkdir(g_transport, 0700) != 0 || mkdir(g_shm, 0700) != 0) {
         printf("error=mkdir in %s: %s\n", g_dir, strerror(errno));
@@ -820,12 +845,13 @@ int tp_cmd_bench(int argc, char **argv)
     out_begin();
     if (!g_o.json)
         printf("# tensorpool bench: payload %u bytes, %u slots, %u consumer(s), %.1f s per run, "
-               "producer cpu %d, consumer cpu %d\n",
+               "producer cpu %d, consumer cpu %d, transport %s\n",
                g_o.payload, g_o.slots, g_o.consumers, g_o.duration, producer_cpu(),
-               consumer_cpu(0));
+               consumer_cpu(0), g_o.aeron ? "aeron (embedded media driver)" : "embedded");
     out_num("payload_bytes", g_o.payload, 0);
     out_num("slots", g_o.slots, 0);
     out_num("consumers", g_o.consumers, 0);
+    out_str("transport", g_o.aeron ? "aeron" : "embedded");
     if (g_o.throughput) {
         memcpy_fps = memcpy_floor_fps();
         handoff_fps = handoff_floor_fps();

@@ -57,14 +57,31 @@ fi
 
 # 2b. hermetic: driver and client overrides in the environment do not leak into the run
 SHM_BASE_DIR=/nonexistent/tp DRIVER_CONTROL_STREAM_ID=7 TP_CONTROL_STREAM_ID=7 \
-    CONSUMER_MODE=RATE_LIMITED TENSORPOOL_DIR=/nonexistent/tp \
+    CONSUMER_MODE=RATE_LIMITED TENSORPOOL_DIR=/nonexistent/tp TP_TRANSPORT=aeron \
     "$TP" bench --duration 0.2 --payload-bytes 1024 --slots 8 --phase throughput \
     >"$tmp/env" 2>&1
 rc=$?
 [ $rc -eq 0 ] && ok "environment overrides ignored" || { ko "bench with overrides: exit $rc"; cat "$tmp/env"; }
+grep -q "transport=embedded" "$tmp/env" && ok "TP_TRANSPORT ignored: transport=embedded" ||
+    ko "transport not embedded: $(cat "$tmp/env")"
+
+# 2c. --transport aeron: the private driver runs an embedded media driver that every process
+#     uses (a build without Aeron says so and is skipped here)
+"$TP" bench --duration 0.3 --payload-bytes 1024 --slots 8 --phase latency --gap-us 200 \
+    --transport aeron >"$tmp/aer" 2>&1
+rc=$?
+if grep -q "built without Aeron" "$tmp/aer"; then
+    echo "skip --transport aeron: this tensorpool is built without Aeron"
+elif [ $rc -eq 0 ] && grep -q "transport=aeron" "$tmp/aer" &&
+    positive "$(value latency_samples "$tmp/aer")"; then
+    ok "--transport aeron: frames over Aeron"
+else
+    ko "--transport aeron: exit $rc: $(cat "$tmp/aer")"
+fi
 
 # 3. bad options: one error= line, exit 2, nothing started
-for bad in "--payload-bytes 0" "--slots 12" "--consumers 99" "--phase nope" "--duration" "--frobnicate"; do
+for bad in "--payload-bytes 0" "--slots 12" "--consumers 99" "--phase nope" "--duration" \
+           "--transport udp" "--frobnicate"; do
     # shellcheck disable=SC2086
     "$TP" bench $bad >"$tmp/bad" 2>/dev/null
     rc=$?
