@@ -510,17 +510,9 @@ void tp_claim_abort(tp_claim_t *c)
 
 int64_t tp_publication_offer(tp_publication_t *p, const void *buf, size_t len)
 {
-    uint64_t pos, word;
-    int64_t rc;
     if (SLOW_PATH(p->aeron != NULL || !p->open))
         return p->open ? tp_aeron_offer(p->aeron, buf, len) : TP_PUB_CLOSED;
-    rc = tp_shmlog_claim(&p->pub, len, &pos, &word);
-    if (rc < 0)
-        return rc;
-    memcpy(tp_shmlog_record_data(&p->ref->log, pos), buf, len);
-    if (tp_shmlog_commit(&p->ref->log, pos, word, len) != 0)
-        return TP_PUB_ADMIN_ACTION; /* the claim timed out while we copied: retry */
-    return rc;
+    return tp_shmlog_offer(&p->pub, buf, len); /* ADMIN_ACTION: recovered meanwhile, retry */
 }
 
 bool tp_publication_is_connected(tp_publication_t *p)

@@ -446,17 +446,20 @@ static inline int header_valid(const tp_shmlog_t *log, uint64_t *w, uint64_t pos
     return word_current(log, *w, pos);
 }
 
-/* Write our header word into the region the tail CAS gave us. CAS from the stale value we
- * find, so that a subscriber that already recovered the region (we stalled for the unblock
- * timeout, shmlog.h "Subscribing") makes us fail instead of resurrecting it. */
-static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
+/* Steps 4 of shmlog.h up to the header CAS, in the region the tail CAS gave us: the length
+ * word, the stale word at pos made non-current, the check word. *w_out = the value the
+ * header CAS must expect (a subscriber that recovered the region meanwhile, because we
+ * stalled for the unblock timeout, changes it and makes that CAS fail instead of us
+ * resurrecting the region). 0, or -1 when the region was recovered already. */
+static int prepare_header(const tp_shmlog_t *log, uint64_t pos, uint32_t length, uint64_t *w_out)
 {
     uint64_t *wp = word_at(log, pos);
     /* A store first: it fetches the line exclusive in one coherence round, where a load
      * first would fetch it shared and the CAS upgrade it in a second. The length word: it is
-     * ours, written again at commit, and read by nobody before COMMITTED. (Not the check
-     * word: it must not vouch for what is at pos before we know that is not stale.) */
-    atomic_store_explicit(TP_AT32(log->data + (pos & log->mask) + 8), 0u, memory_order_relaxed);
+     * ours and read by nobody before COMMITTED. (Not the check word: it must not vouch for
+     * what is at pos before we know that is not stale.) */
+    atomic_store_explicit(TP_AT32(log->data + (pos & log->mask) + 8), length,
+                          memory_order_relaxed);
     uint64_t w = tp_load_acquire_u64(wp);
     /* A recoverer writes exactly this word (pad_headerless); nothing else but us writes a
      * word at pos in this lap. So a current tag on any other value is stale bytes that only
@@ -469,19 +472,26 @@ static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
         w = 0;
     }
     store_check(log, pos);
-    /* Release (acq_rel CAS): the check word is visible before the header that it vouches for. */
-    return cas_u64(wp, &w, word) ? 0 : -1;
+    *w_out = w;
+    return 0;
 }
 
-int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint64_t *word_out)
+/* Write our header word into the region the tail CAS gave us (prepare_header, then the CAS;
+ * release, acq_rel CAS: the check word is visible before the header that it vouches for). */
+static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
+{
+    uint64_t w;
+    return prepare_header(log, pos, 0, &w) == 0 && cas_u64(word_at(log, pos), &w, word) ? 0 : -1;
+}
+
+/* Steps 1-3 of shmlog.h (and the padding header when the record would cross the end): room
+ * for a record of rec bytes. *pos_out = where the record goes; returns 0 or a TP_PUB_*
+ * sentinel. */
+static int64_t reserve(tp_shmlog_pub_t *p, uint64_t rec, uint64_t *pos_out)
 {
     tp_shmlog_t *log = p->log;
     tp_shmlog_header_t *h = log->hdr;
-    uint64_t rec;
 
-    if (len > log->max_message)
-        return TP_PUB_MAX_SIZE_EXCEEDED;
-    rec = record_bytes(len);
     /* Acquire: a subscriber that left did so before we drop the limit it allowed. */
     if (tp_load_acquire_u64(&h->membership) != p->membership) {
         /* Someone joined, left or was evicted: rescan before the next claim. The limiter
@@ -523,13 +533,51 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
                 return TP_PUB_ADMIN_ACTION;
             t += to_end;
         }
-        uint64_t claimed = make_word(log, t, rec, TP_SHMLOG_CLAIMED);
-        if (write_header(log, t, claimed) != 0)
-            return TP_PUB_ADMIN_ACTION;
         *pos_out = t;
-        *word_out = claimed;
-        return (int64_t)(t + rec);
+        return 0;
     }
+}
+
+int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint64_t *word_out)
+{
+    tp_shmlog_t *log = p->log;
+    uint64_t rec, t, claimed;
+    int64_t rc;
+
+    if (len > log->max_message)
+        return TP_PUB_MAX_SIZE_EXCEEDED;
+    rec = record_bytes(len);
+    if ((rc = reserve(p, rec, &t)) != 0)
+        return rc;
+    claimed = make_word(log, t, rec, TP_SHMLOG_CLAIMED);
+    if (write_header(log, t, claimed) != 0)
+        return TP_PUB_ADMIN_ACTION;
+    *pos_out = t;
+    *word_out = claimed;
+    return (int64_t)(t + rec);
+}
+
+int64_t tp_shmlog_offer(tp_shmlog_pub_t *p, const void *buf, size_t len)
+{
+    tp_shmlog_t *log = p->log;
+    uint64_t rec, t, w;
+    int64_t rc;
+
+    if (len > log->max_message)
+        return TP_PUB_MAX_SIZE_EXCEEDED;
+    rec = record_bytes(len);
+    if ((rc = reserve(p, rec, &t)) != 0)
+        return rc;
+    /* Whole message, then the header straight to COMMITTED (shmlog.h "offer"): one header
+     * CAS instead of two, and no CLAIMED state for a spinning subscriber to fetch the line
+     * for in between. */
+    if (prepare_header(log, t, (uint32_t)len, &w) != 0)
+        return TP_PUB_ADMIN_ACTION;
+    memcpy(log->data + (t & log->mask) + TP_SHMLOG_RECORD_HEADER, buf, len);
+    /* Release (acq_rel CAS): length, check word and message bytes before COMMITTED. */
+    if (!cas_u64(word_at(log, t), &w, make_word(log, t, rec, TP_SHMLOG_COMMITTED)))
+        return TP_PUB_ADMIN_ACTION; /* recovered while we copied: the message is lost */
+    return (int64_t)(t + rec);
 }
 
 int tp_shmlog_commit(tp_shmlog_t *log, uint64_t pos, uint64_t word, size_t len)
