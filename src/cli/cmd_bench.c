@@ -4,8 +4,10 @@
  * It runs a private system in a fresh directory under /dev/shm (or /tmp): `tensorpool driver`
  * (this executable, its own process) with one stream of --slots slots of --payload-bytes,
  * one producer process and --consumers consumer processes, all on the public client API and
- * the embedded transport, and removes everything afterwards (also on Ctrl-C). Every figure is
- * printed next to the floor it is judged against, measured in the same run (DESIGN.md §6):
+ * the embedded transport (--transport aeron: Aeron IPC through an embedded media driver that
+ * the private driver runs in the same directory), and removes everything afterwards (also on
+ * Ctrl-C). Every figure is printed next to the floor it is judged against, measured in the
+ * same run (DESIGN.md §6):
  *
  *   floors      memcpy_floor: one core memcpy()ing the payload into a ring of the pool's size
  *               (frames/s and GB/s); handoff_floor: the same memcpy in one process and every
