@@ -38,6 +38,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_media_driver.h"
 #include "transport/transport.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -89,42 +90,11 @@ static void pin(int cpu)
         fprintf(stderr, "warning=cannot pin to cpu %d: %s\n", cpu, strerror(errno));
 }
 
-/* The media driver of the ping-pongs: a transport with launch_media_driver, in a process. */
+/* The media driver of the ping-pongs (bench_media_driver.h). */
 static void start_media_driver(void)
 {
-    int fds[2];
-    char c = 0;
-    if (pipe(fds) != 0)
-        die("pipe");
-    g_md = fork();
-    if (g_md < 0)
-        die("fork");
-    if (g_md == 0) {
-        tp_transport_config_t cfg;
-        tp_transport_t *t;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        tp_transport_config_init(&cfg);
-        snprintf(cfg.dir, sizeof cfg.dir, "%s", g_tdir);
-        cfg.kind = TP_TRANSPORT_AERON;
-        snprintf(cfg.aeron_dir, sizeof cfg.aeron_dir, "%s", g_adir);
-        cfg.launch_media_driver = true;
-        cfg.liveness_timeout_ns = 10000000000ull; /* client liveness: loaded machines stall */
-        if (tp_transport_open(&t, &cfg) != 0) {
-            fprintf(stderr, "error=media driver: %s\n", tp_errmsg());
-            _exit(1);
-        }
-        c = 1;
-        if (write(fds[1], &c, 1) != 1)
-            _exit(1);
-        for (;;) {
-            tp_transport_do_work(t, tp_clock_monotonic_ns());
-            usleep(10000);
-        }
-    }
-    close(fds[1]);
-    if (read(fds[0], &c, 1) != 1 || c != 1)
+    if ((g_md = bench_media_driver_start(g_tdir, g_adir)) < 0)
         die("the media driver did not start");
-    close(fds[0]);
 }
 
 /* Run argv (pinned to cpu, or not when cpu < 0) with env additions, stdout+stderr to out.

@@ -46,6 +46,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_media_driver.h"
 #include "transport/transport.h"
 #include "util/atomics.h"
 #include "util/clock.h"
@@ -136,33 +137,8 @@ static pid_t md_pid;
 
 static void start_media_driver(void)
 {
-    int fds[2];
-    char c = 0;
     snprintf(aeron_dir, sizeof aeron_dir, "/dev/shm/tp-bench-aeron-%d", (int)getpid());
-    if (pipe(fds) != 0) die("pipe");
-    md_pid = fork();
-    if (md_pid < 0) die("fork");
-    if (md_pid == 0) {
-        tp_transport_config_t cfg;
-        tp_transport_t *t;
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        tp_transport_config_init(&cfg);
-        snprintf(cfg.dir, sizeof cfg.dir, "%s", dir);
-        cfg.kind = TP_TRANSPORT_AERON;
-        snprintf(cfg.aeron_dir, sizeof cfg.aeron_dir, "%s", aeron_dir);
-        cfg.launch_media_driver = true;
-        cfg.liveness_timeout_ns = 10000000000ull; /* client liveness: loaded machines stall */
-        if (tp_transport_open(&t, &cfg) != 0) die("media driver");
-        c = 1;
-        if (write(fds[1], &c, 1) != 1) _exit(1);
-        for (;;) { /* the media driver runs in its own thread; keep the client alive */
-            tp_transport_do_work(t, tp_clock_monotonic_ns());
-            usleep(10000);
-        }
-    }
-    close(fds[1]);
-    if (read(fds[0], &c, 1) != 1 || c != 1) die("media driver did not start");
-    close(fds[0]);
+    if ((md_pid = bench_media_driver_start(dir, aeron_dir)) < 0) die("media driver");
 }
 
 static void stop_media_driver(void)

@@ -78,7 +78,7 @@ int tp_cli_parse_u64(const char *s, uint64_t *out);
 int tp_cli_parse_u32(const char *s, uint32_t *out);
 int tp_cli_parse_double(const char *s, double *out);
 
-/* SIGINT/SIGTERM set tp_cli_stop; SIGPIPE ignored. */
+/* SIGINT/SIGTERM/SIGHUP set tp_cli_stop; SIGPIPE ignored. */
 void tp_cli_install_signals(void);
 
 /* Context + client + driver client + attach (waits, honouring tp_cli_stop and the attach

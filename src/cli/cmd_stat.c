@@ -26,7 +26,7 @@
  * terminal a table redrawn in place (ANSI cursor home + clear), otherwise key=value lines
  * (`stat`, `driver`, `stream`, `consumer`, `counters`, `lease` rows), or one JSON object per
  * window with --json. --once prints one window and exits 0; --count N stops after N windows;
- * otherwise it runs until SIGINT/SIGTERM (exit 0). Like tap it is an ordinary lossless
+ * otherwise it runs until SIGINT/SIGTERM/SIGHUP (exit 0). Like tap it is an ordinary lossless
  * subscriber of the streams it watches. Bad arguments exit 2, a transport that cannot be
  * opened exits 1, each with one error= line.
  */
@@ -52,14 +52,6 @@
 #define ST_IDLE_NS 1000000L
 #define ST_DEFAULT_ANNOUNCE_STREAM 15001u /* the integration example's driver (as the CLI) */
 #define ST_DEFAULT_QOS_STREAM 1200u       /* the producer/consumer library default */
-
-static volatile sig_atomic_t st_stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    st_stop = 1;
-}
 
 /* ---- arguments ------------------------------------------------------------------------- */
 
@@ -423,17 +415,6 @@ static void close_all(st_state_t *s)
     tp_transport_close(s->transport);
 }
 
-static void install_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-}
-
 int tp_cmd_stat(int argc, char **argv)
 {
     st_state_t *s = calloc(1, sizeof *s); /* large: fixed tables */
@@ -458,7 +439,7 @@ int tp_cmd_stat(int argc, char **argv)
         free(s);
         return 2;
     }
-    install_signals();
+    tp_cli_install_signals(); /* SIGINT/SIGTERM/SIGHUP end the loop: tp_cli_stop */
     if (open_transport(s) != 0) {
         printf("error=%s\n", tp_errmsg());
         tp_transport_close(s->transport);
@@ -469,7 +450,7 @@ int tp_cmd_stat(int argc, char **argv)
     tp_transport_do_work(s->transport, s->now_ns);
     next_end = s->start_ns + s->o.interval_ns;
     last_work = s->start_ns;
-    while (!st_stop) {
+    while (!tp_cli_stop) {
         int got = poll_all(s);
         uint64_t now = tp_clock_monotonic_ns();
         if (now >= next_end) {

@@ -98,15 +98,6 @@ static void copy_line(char *dst, size_t cap, const char *src)
     dst[n] = '\0';
 }
 
-static pid_t dead_pid(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        _exit(0);
-    waitpid(p, NULL, 0);
-    return p;
-}
-
 static uint64_t file_sum(const char *path, struct stat *st)
 {
     uint64_t h = 1469598103934665603ull;
@@ -257,7 +248,7 @@ TP_TEST(test_tools_inspect_region_fields_and_slots)
 TP_TEST(test_tools_inspect_reports_a_dead_owner)
 {
     made_t m;
-    TP_ASSERT(make_regions(&m, "inspect_dead", (uint64_t)dead_pid()));
+    TP_ASSERT(make_regions(&m, "inspect_dead", (uint64_t)tp_test_dead_pid()));
     TP_ASSERT(run_cli(m.dir, "dead", NULL, "inspect", m.ring, "--slots", "0", NULL) == 0);
     TP_CHECK(line_with(out, "pid_alive=0\n") != NULL);
     TP_CHECK(line_with(out, "slots_shown=0\n") != NULL);

@@ -139,3 +139,12 @@ int main(int argc, char **argv)
     if (passed == 0 && skipped > 0) return 77;
     return 0;
 }
+
+int tp_test_dead_pid(void)
+{
+    pid_t p = fork();
+    if (p == 0)
+        _exit(0);
+    waitpid(p, NULL, 0);
+    return (int)p;
+}

@@ -61,6 +61,10 @@ int tp_test_rmtree(const char *path);
 /* Fork bookkeeping: children registered here are SIGKILLed and reaped at exit. */
 void tp_test_track_child(int pid);
 
+/* The pid of a process that has exited and been reaped (a child forked and waited for): for
+ * files and table entries that must look like a dead owner's. */
+int tp_test_dead_pid(void);
+
 /* Path of ../shared relative to the source tree, or NULL when it is absent
  * (tests that need it skip with a message). */
 const char *tp_test_shared_dir(void);

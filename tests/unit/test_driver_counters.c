@@ -26,15 +26,6 @@ static uint64_t value(const char *path, uint32_t id)
     return x;
 }
 
-static pid_t dead_pid(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        _exit(0);
-    waitpid(p, NULL, 0);
-    return p;
-}
-
 static void fake_file(const char *dir, const char *name, uint32_t role, uint64_t pid)
 {
     _Alignas(8) uint8_t buf[128 + 8 * 64];
@@ -132,9 +123,9 @@ TP_TEST(test_driver_counters_stale_files_swept_at_start)
     fd = tp_shm_mkdirs(dir, 0700);
     TP_ASSERT(fd >= 0);
     close(fd);
-    fake_file(dir, "consumer-1.tpc", TP_COUNTERS_ROLE_CONSUMER, (uint64_t)dead_pid());
+    fake_file(dir, "consumer-1.tpc", TP_COUNTERS_ROLE_CONSUMER, (uint64_t)tp_test_dead_pid());
     fake_file(dir, "consumer-2.tpc", TP_COUNTERS_ROLE_CONSUMER, (uint64_t)getppid());
-    fake_file(dir, "driver-driver-01.tpc", TP_COUNTERS_ROLE_DRIVER, (uint64_t)dead_pid());
+    fake_file(dir, "driver-driver-01.tpc", TP_COUNTERS_ROLE_DRIVER, (uint64_t)tp_test_dead_pid());
     TP_ASSERT(h_start(h) == 0);
     snprintf(p, sizeof p, "%s/consumer-1.tpc", dir);
     TP_CHECK(stat(p, &st) != 0); /* dead owner: removed */

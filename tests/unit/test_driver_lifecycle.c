@@ -103,15 +103,6 @@ static int count_epoch_dirs(h_t *h, uint32_t stream)
     return n;
 }
 
-static pid_t dead_pid(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        _exit(0);
-    waitpid(p, NULL, 0);
-    return p;
-}
-
 /* ---- D-92, D-93: GC ------------------------------------------------------------------------ */
 
 TP_TEST(test_driver_d092_gc_keeps_live_and_recent_removes_stale)
@@ -124,7 +115,7 @@ TP_TEST(test_driver_d092_gc_keeps_live_and_recent_removes_stale)
 
     h->cfg.epoch_gc_keep = 1;
     TP_ASSERT(h_start(h) == 0);
-    fake_epoch(h, CAM, 10, (uint64_t)dead_pid(), old, old); /* dead pid, old: goes */
+    fake_epoch(h, CAM, 10, (uint64_t)tp_test_dead_pid(), old, old); /* dead pid, old: goes */
     fake_epoch(h, CAM, 11, (uint64_t)getppid(), old, old);  /* live foreign pid: stays */
     fake_epoch(h, CAM, 12, me, old, old);                    /* own, old: goes (DECISION) */
     fake_epoch(h, CAM, 13, me, recent, recent);              /* own, recent: stays */
@@ -199,7 +190,7 @@ TP_TEST(test_driver_d092_gc_disabled_removes_nothing)
     h->cfg.epoch_gc_enabled = false;
     h->cfg.epoch_gc_keep = 1;
     TP_ASSERT(h_start(h) == 0);
-    fake_epoch(h, CAM, 10, (uint64_t)dead_pid(), 1, 1);
+    fake_epoch(h, CAM, 10, (uint64_t)tp_test_dead_pid(), 1, 1);
     TP_ASSERT(h_attach(h, 1, CAM, 1, PRODUCER, NULL) == RC_OK);
     TP_CHECK(epoch_exists(h, CAM, "10"));
     TP_CHECK_EQ_I(count_epoch_dirs(h, CAM), 3);
@@ -209,7 +200,7 @@ TP_TEST(test_driver_d092_gc_disabled_removes_nothing)
 TP_TEST(test_driver_d093_gc_on_startup_configured_streams_only)
 {
     h_t *h = h_new();
-    uint64_t dead = (uint64_t)dead_pid();
+    uint64_t dead = (uint64_t)tp_test_dead_pid();
     h->cfg.epoch_gc_on_startup = true;
     h->cfg.epoch_gc_keep = 1;
     for (uint64_t e = 1; e <= 3; e++) {

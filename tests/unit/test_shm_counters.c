@@ -26,15 +26,6 @@ static const char *fresh_dir(const char *name)
     return buf;
 }
 
-static pid_t dead_pid(void)
-{
-    pid_t p = fork();
-    if (p == 0)
-        _exit(0);
-    waitpid(p, NULL, 0);
-    return p;
-}
-
 /* A well-formed version-1 image of `count` values in buf (8-aligned, >= 128 + 8 * count). */
 static size_t image(uint8_t *buf, uint32_t role, uint32_t count, uint64_t pid)
 {
@@ -364,7 +355,7 @@ TP_TEST(test_counters_create_replaces_stale_and_refuses_live_owner)
 
     snprintf(path, sizeof path, "%s/producer-5.tpc", dir);
     /* stale: a dead owner's file is replaced by a new inode */
-    n = image(img, TP_COUNTERS_ROLE_PRODUCER, TP_CTR_PROD_COUNT, (uint64_t)dead_pid());
+    n = image(img, TP_COUNTERS_ROLE_PRODUCER, TP_CTR_PROD_COUNT, (uint64_t)tp_test_dead_pid());
     write_file(path, img, n);
     TP_ASSERT(tp_counters_create(&c, dir, &id, 0600, NULL) == 0);
     {
@@ -444,17 +435,17 @@ TP_TEST(test_counters_sweep_removes_only_dead_owners)
 
     TP_ASSERT(tp_counters_create(&c, dir, &mine, 0600, NULL) == 0);
     snprintf(p1, sizeof p1, "%s/producer-2.tpc", dir);
-    n = image(img, TP_COUNTERS_ROLE_PRODUCER, TP_CTR_PROD_COUNT, (uint64_t)dead_pid());
+    n = image(img, TP_COUNTERS_ROLE_PRODUCER, TP_CTR_PROD_COUNT, (uint64_t)tp_test_dead_pid());
     write_file(p1, img, n);
     snprintf(p2, sizeof p2, "%s/producer-3.tpc", dir);
     n = image(img, TP_COUNTERS_ROLE_PRODUCER, TP_CTR_PROD_COUNT, (uint64_t)getppid());
     write_file(p2, img, n);
     snprintf(p3, sizeof p3, "%s/consumer-4.tpc", dir); /* being initialised: left alone */
-    n = image(img, TP_COUNTERS_ROLE_CONSUMER, 64, (uint64_t)dead_pid());
+    n = image(img, TP_COUNTERS_ROLE_CONSUMER, 64, (uint64_t)tp_test_dead_pid());
     memset(img, 0, 8);
     write_file(p3, img, n);
     snprintf(p4, sizeof p4, "%s/notes.txt", dir); /* not ours at all */
-    n = image(img, TP_COUNTERS_ROLE_CONSUMER, 64, (uint64_t)dead_pid());
+    n = image(img, TP_COUNTERS_ROLE_CONSUMER, 64, (uint64_t)tp_test_dead_pid());
     write_file(p4, img, n);
 
     TP_CHECK_EQ_I(tp_counters_sweep_dead(dir), 1);
@@ -467,6 +458,6 @@ TP_TEST(test_counters_sweep_removes_only_dead_owners)
     tp_counters_close(&c, true);
     TP_CHECK_EQ_I(tp_counters_sweep_dead("/nonexistent/counters"), -1);
     TP_CHECK(!tp_counters_pid_alive(0));
-    TP_CHECK(!tp_counters_pid_alive((uint64_t)dead_pid()));
+    TP_CHECK(!tp_counters_pid_alive((uint64_t)tp_test_dead_pid()));
     TP_CHECK(!tp_counters_pid_alive(UINT64_MAX));
 }

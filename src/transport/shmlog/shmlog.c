@@ -485,13 +485,17 @@ static int write_header(const tp_shmlog_t *log, uint64_t pos, uint64_t word)
 }
 
 /* Steps 1-3 of shmlog.h (and the padding header when the record would cross the end): room
- * for a record of rec bytes. *pos_out = where the record goes; returns 0 or a TP_PUB_*
- * sentinel. */
-static int64_t reserve(tp_shmlog_pub_t *p, uint64_t rec, uint64_t *pos_out)
+ * for a message of len bytes. *pos_out = where its record goes, *rec_out = the record's
+ * size; returns 0 or a TP_PUB_* sentinel. */
+static int64_t reserve(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint64_t *rec_out)
 {
     tp_shmlog_t *log = p->log;
     tp_shmlog_header_t *h = log->hdr;
+    uint64_t rec;
 
+    if (len > log->max_message)
+        return TP_PUB_MAX_SIZE_EXCEEDED;
+    rec = *rec_out = record_bytes(len);
     /* Acquire: a subscriber that left did so before we drop the limit it allowed. */
     if (tp_load_acquire_u64(&h->membership) != p->membership) {
         /* Someone joined, left or was evicted: rescan before the next claim. The limiter
@@ -542,12 +546,9 @@ int64_t tp_shmlog_claim(tp_shmlog_pub_t *p, size_t len, uint64_t *pos_out, uint6
 {
     tp_shmlog_t *log = p->log;
     uint64_t rec, t, claimed;
-    int64_t rc;
+    int64_t rc = reserve(p, len, &t, &rec);
 
-    if (len > log->max_message)
-        return TP_PUB_MAX_SIZE_EXCEEDED;
-    rec = record_bytes(len);
-    if ((rc = reserve(p, rec, &t)) != 0)
+    if (rc != 0)
         return rc;
     claimed = make_word(log, t, rec, TP_SHMLOG_CLAIMED);
     if (write_header(log, t, claimed) != 0)
@@ -561,12 +562,9 @@ int64_t tp_shmlog_offer(tp_shmlog_pub_t *p, const void *buf, size_t len)
 {
     tp_shmlog_t *log = p->log;
     uint64_t rec, t, w;
-    int64_t rc;
+    int64_t rc = reserve(p, len, &t, &rec);
 
-    if (len > log->max_message)
-        return TP_PUB_MAX_SIZE_EXCEEDED;
-    rec = record_bytes(len);
-    if ((rc = reserve(p, rec, &t)) != 0)
+    if (rc != 0)
         return rc;
     /* Whole message, then the header straight to COMMITTED (shmlog.h "offer"): one header
      * CAS instead of two, and no CLAIMED state for a spinning subscriber to fetch the line
