@@ -25,7 +25,7 @@ before=$(ls -d /dev/shm/tensorpool-bench-* /tmp/tensorpool-bench-* 2>/dev/null |
     >"$tmp/kv" 2>"$tmp/kv.err"
 rc=$?
 [ $rc -eq 0 ] && ok "bench exits 0" || { ko "bench exit $rc"; cat "$tmp/kv" "$tmp/kv.err"; }
-for k in memcpy_floor_frames_per_s handoff_floor_frames_per_s cacheline_rtt_ns \
+for k in memcpy_floor_frames_per_s handoff_floor_frames_per_s read_floor_frames_per_s cacheline_rtt_ns \
          producer_frames_per_s consumer_accepted_per_s_min latency_samples latency_p50_ns \
          latency_p999_ns latency_floor_one_way_ns latency_p50_to_floor; do
     v=$(value "$k" "$tmp/kv")
@@ -53,6 +53,19 @@ grep -q "latency_p50" "$tmp/js" && ko "latency ran with --phase throughput" || o
 if command -v python3 >/dev/null 2>&1; then
     python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$tmp/js" &&
         ok "JSON parses" || ko "JSON does not parse"
+fi
+
+# 2a. --sustained: the highest rate with <= 2 % loss, from the unpaced run when the consumer
+#     kept up with it, else from paced runs
+"$TP" bench --duration 0.2 --payload-bytes 65536 --slots 16 --phase throughput --sustained \
+    >"$tmp/sus" 2>&1
+rc=$?
+v=$(value sustained_frames_per_s "$tmp/sus")
+if [ $rc -eq 0 ] && [ -n "$v" ] && positive "$v" && grep -q "sustained_to_memcpy=" "$tmp/sus" &&
+    grep -Eq "^# (unpaced run: loss|paced)" "$tmp/sus"; then
+    ok "--sustained: sustained_frames_per_s=$v"
+else
+    ko "--sustained: exit $rc: $(cat "$tmp/sus")"
 fi
 
 # 2b. hermetic: driver and client overrides in the environment do not leak into the run
