@@ -215,8 +215,9 @@ TP_API int tp_producer_abort(tp_producer_t *p, tp_reservation_t *r);
  * TP_EINVAL).
  * Speed: give large frames a 64-byte aligned data (aligned_alloc(64, n), a DMA buffer). A
  * slot's payload sits 64 bytes into a page; a source 1..63 bytes below it modulo 4096 makes
- * memcpy about 20 % slower on current x86, and glibc's malloc() puts a large buffer 16 bytes
- * into its page (docs/e2e.md, "Source alignment"). */
+ * memcpy 20-60 % slower on current x86 (the more, the less of the pool the cache keeps), and
+ * glibc's malloc() puts a large buffer 16 bytes into its page (docs/e2e.md, "Source
+ * alignment"). */
 TP_API int tp_producer_offer(tp_producer_t *p, const void *data, uint32_t len,
                              const tp_tensor_desc_t *desc, const tp_publish_opts_t *opts);
 

@@ -185,7 +185,7 @@ static uint8_t *floor_slot(uint8_t *ring, uint64_t n)
 
 /* The producer's (and the floors') source frame: 64-byte aligned, as a camera's DMA buffers
  * are. A source 1..63 bytes below the destination modulo 4096 makes memcpy()'s rep movsb
- * about 20 % slower on current x86 (loads alias the stores just made); a slot's payload is
+ * 20-60 % slower on current x86 (loads alias the stores just made); a slot's payload is
  * at 64 modulo 4096, and glibc's malloc() puts a large buffer at 16 modulo 4096: exactly that
  * case. docs/e2e.md, "Source alignment". Free with free(). */
 static uint8_t *source_frame(void)
