@@ -90,8 +90,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!strcmp(phase, "all") || !strcmp(phase, "big"))
-    {
+    if (!strcmp(phase, "all") || !strcmp(phase, "big")) {
         rc |= run(bin, seconds, gap, json, "a: 640 KiB copied in, 8 slots", big);
         rc |= run(bin, seconds, gap, json, "a: 640 KiB copied in, 64 slots", big64);
     }

@@ -25,8 +25,8 @@ before=$(ls -d /dev/shm/tensorpool-bench-* /tmp/tensorpool-bench-* 2>/dev/null |
     >"$tmp/kv" 2>"$tmp/kv.err"
 rc=$?
 [ $rc -eq 0 ] && ok "bench exits 0" || { ko "bench exit $rc"; cat "$tmp/kv" "$tmp/kv.err"; }
-for k in memcpy_floor_frames_per_s handoff_floor_frames_per_s read_floor_frames_per_s cacheline_rtt_ns \
-         producer_frames_per_s consumer_accepted_per_s_min latency_samples latency_p50_ns \
+for k in memcpy_floor_frames_per_s handoff_floor_frames_per_s read_floor_frames_per_s \
+         cacheline_rtt_ns producer_frames_per_s consumer_accepted_per_s_min latency_samples latency_p50_ns \
          latency_p999_ns latency_floor_one_way_ns latency_p50_to_floor; do
     v=$(value "$k" "$tmp/kv")
     if [ -n "$v" ] && positive "$v"; then ok "$k=$v"; else ko "$k missing or zero ('$v')"; fi
