@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -250,6 +251,7 @@ static double cacheline_round_trip_ns(shared_words_t *w)
     const uint64_t rounds = 200000;
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive an interrupted run */
         for (uint64_t i = 1; i <= rounds; i++) {
             while (tp_load_acquire_u64(&w->ping) != i) /* wait for ping i */;
             tp_store_release_u64(&w->pong, i);
@@ -285,6 +287,7 @@ static void bench_small_two_procs(double seconds)
     pid_t pid = fork();
     if (pid == 0) {
         uint64_t seq = 0;
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         while (!tp_load_acquire_u64(&w->stop)) {
             for (int k = 0; k < 64; k++, seq++) {
                 tp_ring_claim_t c;
@@ -339,6 +342,16 @@ static void cleanup(void)
     }
 }
 
+/* Interrupted (Ctrl-C, kill, hangup): remove the regions, then die of the same signal. A
+ * benchmark, so system() from the handler is acceptable; the children die with us
+ * (PR_SET_PDEATHSIG). */
+static void on_signal(int sig)
+{
+    cleanup();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 int main(int argc, char **argv)
 {
     int reps = 5;
@@ -357,6 +370,9 @@ int main(int argc, char **argv)
         if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     }
     atexit(cleanup);
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_signal);
     bench_big(reps);
     bench_small_single(reps);
     bench_small_two_procs(seconds);
