@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "bench_media_driver.h"
+#include "bench_signals.h"
 #include "transport/transport.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -109,7 +110,8 @@ static int spawn(char *const argv[], char *const envs[], int cpu, const char *ou
         die("fork");
     if (pid == 0) {
         FILE *f = freopen(out, "w", stdout);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        /* SIGTERM, not SIGKILL: `tensorpool bench` then removes its directory */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         if (f == NULL || dup2(fileno(stdout), 2) < 0)
             _exit(126);
         if (cpu >= 0)
@@ -416,6 +418,7 @@ int main(int argc, char **argv)
     if (mkdir(g_tdir, 0700) != 0)
         die("mkdir");
     atexit(cleanup);
+    bench_cleanup_on_signals();
     printf("bench=aeron cpus=%ld\n", sysconf(_SC_NPROCESSORS_ONLN));
     if (!strcmp(phase, "all") || !strcmp(phase, "rtt")) {
         start_media_driver();

@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_signals.h"
 #include "shm/pool.h"
 #include "shm/region.h"
 #include "shm/ring.h"
@@ -342,16 +343,6 @@ static void cleanup(void)
     }
 }
 
-/* Interrupted (Ctrl-C, kill, hangup): remove the regions, then die of the same signal. A
- * benchmark, so system() from the handler is acceptable; the children die with us
- * (PR_SET_PDEATHSIG). */
-static void on_signal(int sig)
-{
-    cleanup();
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
 int main(int argc, char **argv)
 {
     int reps = 5;
@@ -370,9 +361,7 @@ int main(int argc, char **argv)
         if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     }
     atexit(cleanup);
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_signal);
+    bench_cleanup_on_signals(); /* the children die with us: PR_SET_PDEATHSIG */
     bench_big(reps);
     bench_small_single(reps);
     bench_small_two_procs(seconds);

@@ -47,6 +47,7 @@
 #include <unistd.h>
 
 #include "bench_media_driver.h"
+#include "bench_signals.h"
 #include "transport/transport.h"
 #include "util/atomics.h"
 #include "util/clock.h"
@@ -602,6 +603,7 @@ int main(int argc, char **argv)
         start_media_driver();
         atexit(stop_media_driver);
     }
+    bench_cleanup_on_signals();
     printf("bench=transport transport=%s channel=%s cpus=%ld\n", tp_transport_kind_name(kind),
            channel, sysconf(_SC_NPROCESSORS_ONLN));
     int all = !strcmp(phase, "all");
