@@ -1,5 +1,6 @@
 /* Shared parts of `tensorpool producer` and `tensorpool consumer` (cli/cli_client.h). */
 #include "cli/cli_client.h"
+#include "transport/transport.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -96,26 +97,38 @@ int tp_cli_parse_double(const char *s, double *out)
     return 0;
 }
 
+int tp_cli_transport_opt(int argc, char **argv, int *i, const char **dir, const char **transport,
+                         const char **aeron_dir)
+{
+    bool err = false;
+    const char *v, **dst;
+    tp_transport_kind_t kind;
+    if ((v = tp_cli_optval("--transport", argc, argv, i, &err)) != NULL || err) {
+        if (err || tp_transport_kind_parse(v, &kind) != 0)
+            return -1;
+        *transport = v;
+        return 1;
+    }
+    if ((v = tp_cli_optval("--dir", argc, argv, i, &err)) != NULL || err)
+        dst = dir;
+    else if ((v = tp_cli_optval("--aeron-dir", argc, argv, i, &err)) != NULL || err)
+        dst = aeron_dir;
+    else
+        return 0;
+    if (err || *v == '\0' || strlen(v) >= TP_TRANSPORT_DIR_MAX)
+        return -1;
+    *dst = v;
+    return 1;
+}
+
 int tp_cli_common_parse(tp_cli_common_t *c, int argc, char **argv, int *i)
 {
     bool err = false;
     const char *v, *opt = argv[*i];
-    if ((v = tp_cli_optval("--dir", argc, argv, i, &err)) != NULL || err) {
-        if (err || *v == '\0')
+    int rc = tp_cli_transport_opt(argc, argv, i, &c->dir, &c->transport, &c->aeron_dir);
+    if (rc != 0) {
+        if (rc < 0)
             goto bad;
-        c->dir = v;
-        return 1;
-    }
-    if ((v = tp_cli_optval("--transport", argc, argv, i, &err)) != NULL || err) {
-        if (err || (strcmp(v, "embedded") != 0 && strcmp(v, "aeron") != 0))
-            goto bad;
-        c->transport = v;
-        return 1;
-    }
-    if ((v = tp_cli_optval("--aeron-dir", argc, argv, i, &err)) != NULL || err) {
-        if (err || *v == '\0')
-            goto bad;
-        c->aeron_dir = v;
         return 1;
     }
     if ((v = tp_cli_optval("--control-channel", argc, argv, i, &err)) != NULL || err) {

@@ -70,6 +70,13 @@ void tp_cli_common_init(tp_cli_common_t *c);
  * one; -1 (after printing error=) for a missing or bad value. */
 int tp_cli_common_parse(tp_cli_common_t *c, int argc, char **argv, int *i);
 
+/* The transport options of every client command: --dir, --transport, --aeron-dir. If argv[*i]
+ * is one, consume it (and its value), point the matching output at the value (owned by argv)
+ * and return 1; 0 if it is not one; -1 for a missing, empty, unknown or too long
+ * (>= TP_TRANSPORT_DIR_MAX) value, nothing printed. */
+int tp_cli_transport_opt(int argc, char **argv, int *i, const char **dir, const char **transport,
+                         const char **aeron_dir);
+
 /* Value of option argv[*i] ("--opt V" or "--opt=V"): NULL if argv[*i] is not `name`. *err is
  * set when the option matched but the value is missing. */
 const char *tp_cli_optval(const char *name, int argc, char **argv, int *i, bool *err);

@@ -152,25 +152,8 @@ static int parse_one(st_opts_t *o, int argc, char **argv, int *i)
         o->allowed_dirs[o->allowed_dir_count++] = v;
         return 1;
     }
-    if ((v = tp_cli_optval("--dir", argc, argv, i, &err)) != NULL || err) {
-        if (err || *v == '\0' || strlen(v) >= TP_TRANSPORT_DIR_MAX)
-            return -1;
-        o->dir = v;
-        return 1;
-    }
-    if ((v = tp_cli_optval("--transport", argc, argv, i, &err)) != NULL || err) {
-        tp_transport_kind_t k;
-        if (err || tp_transport_kind_parse(v, &k) != 0)
-            return -1;
-        o->transport = v;
-        return 1;
-    }
-    if ((v = tp_cli_optval("--aeron-dir", argc, argv, i, &err)) != NULL || err) {
-        if (err || *v == '\0' || strlen(v) >= TP_TRANSPORT_DIR_MAX)
-            return -1;
-        o->aeron_dir = v;
-        return 1;
-    }
+    if ((rc = tp_cli_transport_opt(argc, argv, i, &o->dir, &o->transport, &o->aeron_dir)) != 0)
+        return rc;
     rc = parse_endpoint(o, argc, argv, i, &err);
     return rc;
 }
