@@ -91,7 +91,9 @@ EOF
 TP_LOG_LEVEL=info "$TP" driver "$tmp/driver.toml" >"$tmp/driver.out" 2>&1 &
 driver=$!
 pids="$driver"
-if wait_for "$tmp/driver.out" 'started' && grep -q 'transport=aeron' "$tmp/driver.out" &&
+# 'driver: started', not 'started': the embedded media driver's own line ("embedded media driver
+# started") comes first and would let the check run before the driver's line is written.
+if wait_for "$tmp/driver.out" 'driver: started' && grep -q 'transport=aeron' "$tmp/driver.out" &&
     grep -q 'embedded media driver started' "$tmp/driver.out"; then
     ok test_aeron_tap_driver_started_with_embedded_media_driver
 else
