@@ -81,7 +81,7 @@ TP_TEST(test_aeron_udp_control_plane_processes)
                         "--aeron-dir", adir, "--control-channel", ctl, "--announce-channel",
                         ann, "--announce-stream", "15001", "--verify", "interop", "--count",
                         "300", "--duration", "30", NULL));
-    TP_ASSERT(e2e_wait_output(&cons, "attached", 15000));
+    TP_ASSERT(e2e_wait_output(&cons, "attached role=", 15000));
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--transport", "aeron",
                         "--aeron-dir", adir, "--control-channel", ctl, "--announce-channel",
                         ann, "--announce-stream", "15001", "--rate", "500", "--size", "65536",

@@ -110,7 +110,7 @@ pids="$pids $tap"
     --control-stream 16000 --announce-stream 16001 --stream 10000 --client-id 7 --size 1024 \
     --rate 100 --duration 60 >"$tmp/producer.out" 2>&1 &
 pids="$pids $!"
-wait_for "$tmp/producer.out" 'attached' || { ko "producer did not attach"; cat "$tmp/producer.out"; }
+wait_for "$tmp/producer.out" 'attached role=producer' || { ko "producer did not attach"; cat "$tmp/producer.out"; }
 # the tap is connected once it has seen the producer's own attach exchange
 wait_for "$tmp/tap.out" ' name=ShmAttachResponse ' || ko "tap saw no ShmAttachResponse"
 if ! TP_TRANSPORT=aeron AERON_DIR="$AERON" "$PUB" "$TENSORPOOL_DIR" aeron:ipc 16000 "$REQUEST" \

@@ -117,7 +117,8 @@ static inline void e2e_dump(const char *what, const tp_proc_t *p)
     fflush(stdout);
 }
 
-/* Start (or restart) the driver; wait until it logs "started". */
+/* Start (or restart) the driver; wait until it logs "driver: started" (on Aeron the embedded
+ * media driver's "embedded media driver started" line comes first). */
 static inline bool e2e_driver_start(e2e_sys_t *s)
 {
     char out[700];
@@ -129,7 +130,7 @@ static inline bool e2e_driver_start(e2e_sys_t *s)
     if (tp_proc_start(&s->driver, args, envs, out) != 0)
         return false;
     tp_test_track_child(s->driver.pid);
-    while (!tp_proc_output_contains(&s->driver, "started")) {
+    while (!tp_proc_output_contains(&s->driver, "driver: started")) {
         if (tp_proc_poll(&s->driver) || tp_launch_now_ns() > end) {
             e2e_dump("driver", &s->driver);
             return false;
