@@ -14,7 +14,7 @@
  * subscription was declared dead and lapped, a block `lost_bytes=<n> stream=<S>
  * lapped_count=<k>` says how much was skipped, and tap continues at the tail.
  *
- * Stops after --count messages, after --duration seconds, or on SIGINT/SIGTERM: exit 0.
+ * Stops after --count messages, after --duration seconds, or on SIGINT/SIGTERM/SIGHUP: exit 0.
  * Bad arguments: exit 2 with one `error=<reason>` line. The transport cannot be opened or a
  * subscription cannot be added: exit 1 with one `error=<reason>` line.
  *
@@ -233,6 +233,7 @@ int tp_cmd_tap(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop and close the subscriptions */
 
     if (tp_transport_open(&t, &cfg) != 0) {
         printf("error=%s\n", tp_errmsg());

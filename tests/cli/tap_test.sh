@@ -4,7 +4,7 @@
 # checks that every block is `ts_ns=... channel=... stream=... length=...` followed by exactly
 # what `tensorpool decode` prints for the same bytes (error=<reason> for a malformed one),
 # then a blank line. Also: argument errors (exit 2, one error= line), --duration, --count,
-# SIGTERM (exit 0) and the lost_bytes block of a lapped tap.
+# SIGTERM, SIGINT, SIGHUP (exit 0) and the lost_bytes block of a lapped tap.
 # usage: tap_test.sh PATH/TO/tensorpool PATH/TO/tap_publish
 set -u
 TP=$1
@@ -135,8 +135,8 @@ if grep '^ts_ns=' "$out" | sed 's/^ts_ns=\([0-9]*\) .*/\1/' | sort -n -c 2>/dev/
     ok test_tap_ts_monotonic
 else ko test_tap_ts_monotonic; fi
 
-# ---- SIGTERM and SIGINT end tap with exit 0 ---------------------------------------------------
-for sig in TERM INT; do
+# ---- SIGTERM, SIGINT and SIGHUP end tap with exit 0 -------------------------------------------
+for sig in TERM INT HUP; do
     "$TP" tap --channel aeron:ipc --stream 1003 >"$tmp/sig.out" 2>&1 &
     tap_pid=$!
     "$PUB" "$TENSORPOOL_DIR" aeron:ipc 1003 "$FD" >/dev/null 2>&1
