@@ -24,8 +24,10 @@
  *   frames=N drops_gap=N drops_late=N torn=N remaps=N last_seq=N|none epoch=E lapped=N
  *   old_epoch=N seq_regress=N first_epoch=E frames_epoch=N bytes=N elapsed_s=X active_s=X
  *   lat_p50_us=X lat_p99_us=X lat_max_us=X reattaches=N state=NAME consumer_id=N
- * (frames_epoch: frames accepted in the final epoch), or with --json one JSON object with the
- * same keys. Exit 0; 3 with --verify when torn or old_epoch is non-zero; 1 on an attach/setup
+ *   epoch_mismatches=N
+ * (frames_epoch: frames accepted in the final epoch; epoch_mismatches: descriptors of an epoch
+ * other than the mapped one, W-120 step 2, e.g. a new producer's first frames before its
+ * epoch's announce is mapped), or with --json one JSON object with the same keys. Exit 0; 3 with --verify when torn or old_epoch is non-zero; 1 on an attach/setup
  * error; 2 on bad arguments.
  */
 #include <inttypes.h>
@@ -177,17 +179,19 @@ static void print_summary(const cons_opts_t *o, const cons_state_t *st, tp_consu
                      ",\"first_epoch\":%" PRIu64 ",\"frames_epoch\":%" PRIu64 ",\"bytes\":%" PRIu64
                      ",\"elapsed_s\":%.3f,\"active_s\":%.3f,\"lat_p50_us\":%.1f,\"lat_p99_us\":%.1f"
                      ",\"lat_max_us\":%.1f,\"reattaches\":%" PRIu64 ",\"state\":\"%s\""
-                     ",\"consumer_id\":%u}\n"
+                     ",\"consumer_id\":%u,\"epoch_mismatches\":%" PRIu64 "}\n"
                    : "frames=%" PRIu64 " drops_gap=%" PRIu64 " drops_late=%" PRIu64
                      " torn=%" PRIu64 " remaps=%" PRIu64 " last_seq=%s epoch=%" PRIu64
                      " lapped=%" PRIu64 " old_epoch=%" PRIu64 " seq_regress=%" PRIu64
                      " first_epoch=%" PRIu64 " frames_epoch=%" PRIu64 " bytes=%" PRIu64
                      " elapsed_s=%.3f active_s=%.3f lat_p50_us=%.1f lat_p99_us=%.1f"
-                     " lat_max_us=%.1f reattaches=%" PRIu64 " state=%s consumer_id=%u\n",
+                     " lat_max_us=%.1f reattaches=%" PRIu64 " state=%s consumer_id=%u"
+                     " epoch_mismatches=%" PRIu64 "\n",
            st->frames, cs.drops_gap, cs.drops_late, st->torn, cs.remaps, last,
            st->max_epoch != 0 ? st->max_epoch : cs.epoch, st->lapped, st->old_epoch,
            st->seq_regress, st->first_epoch, st->frames_epoch, st->bytes, el, active, p50, p99,
-           pmax, cs.reattaches, tp_mapping_state_name((int)cs.mapping_state), tp_consumer_id(c));
+           pmax, cs.reattaches, tp_mapping_state_name((int)cs.mapping_state), tp_consumer_id(c),
+           cs.epoch_mismatches);
     fflush(stdout);
 }
 

@@ -120,9 +120,14 @@ TP_TEST(test_e2e_several_consumers_verified)
         /* At 1 kHz on a 64-slot ring a consumer keeps up unless it is starved of CPU for
            64 ms; whatever it missed is accounted for as drops (no backpressure, W-148): a
            gap, or a late drop (a frame skipped by catch-up at the very end is followed by no
-           frame that would count it as a gap). */
+           frame that would count it as a gap). The consumers attached before the producer, on
+           the driver's first epoch; the producer's attach bumps it, and descriptors of the
+           new epoch that arrive before its announce is mapped are epoch mismatches (W-120
+           step 2; 11 of them once under ASan on a loaded machine). So every one of the 2000
+           frames is delivered or counted. */
         TP_CHECK(kv(line, "frames") >= 1000);
-        TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + kv(line, "drops_late") + not_connected(pline) >= 1990);
+        TP_CHECK(kv(line, "frames") + kv(line, "drops_gap") + kv(line, "drops_late") +
+                     kv(line, "epoch_mismatches") + not_connected(pline) >= 2000);
         TP_CHECK_EQ_U(kv(line, "last_seq"), 1999);
     }
     tp_proc_stop(&s.driver, 5000);
