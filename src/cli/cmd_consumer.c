@@ -18,7 +18,7 @@
  * $CONSUMER_ANNOUNCE_STREAM_ID wins when set). --delay-us sleeps after every frame (a slow
  * consumer); --max-rate selects RATE_LIMITED mode; --spin busy-polls (one core, lowest
  * latency) instead of backing off to short sleeps when idle. Stops after --count frames, after
- * --duration seconds, or on SIGINT/SIGTERM.
+ * --duration seconds, or on SIGINT/SIGTERM/SIGHUP.
  *
  * Output: one final line
  *   frames=N drops_gap=N drops_late=N torn=N remaps=N last_seq=N|none epoch=E lapped=N
@@ -27,8 +27,9 @@
  *   epoch_mismatches=N
  * (frames_epoch: frames accepted in the final epoch; epoch_mismatches: descriptors of an epoch
  * other than the mapped one, W-120 step 2, e.g. a new producer's first frames before its
- * epoch's announce is mapped), or with --json one JSON object with the same keys. Exit 0; 3 with --verify when torn or old_epoch is non-zero; 1 on an attach/setup
- * error; 2 on bad arguments.
+ * epoch's announce is mapped), or with --json one JSON object with the same keys. Exit 0; 3
+ * with --verify when torn or old_epoch is non-zero; 1 on an attach/setup error; 2 on bad
+ * arguments.
  */
 #include <inttypes.h>
 #include <stdio.h>

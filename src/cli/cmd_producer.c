@@ -9,7 +9,7 @@
  * (seq + i) & 0xff), publish. The tensor is --dtype (default UINT8) with --dims (default
  * 640x1024, or [size / element size] when only --size is given); --size defaults to the
  * tensor's extent (640 KiB). --rate 0 (default) publishes as fast as the ring allows; --count
- * and --duration stop it (0 = unlimited; both 0: until SIGINT/SIGTERM).
+ * and --duration stop it (0 = unlimited; both 0: until SIGINT/SIGTERM/SIGHUP).
  *
  * A lease loss (driver restart, revocation) pauses the producer; the library reattaches and
  * it resumes at seq 0 of a new epoch, which this command just follows. The driver's announce
