@@ -773,7 +773,9 @@ static int phase_throughput(double memcpy_fps, double handoff_fps)
     /* The highest rate every consumer takes with <= 2 % loss. The run above counts: when the
      * consumers kept up with the producer's own pace it is the answer (the producer is the
      * bottleneck, pacing it lower cannot raise the rate). Otherwise paced runs: down 15 % per
-     * step until one passes, then bisections towards the lowest rate that failed. */
+     * step, or straight to 90 % of what the consumers took at the failed rate when that is
+     * lower (a consumer starved of CPU takes a small fraction), until one passes; then
+     * bisections towards the lowest rate that failed. */
     {
         double rate = 0.95 * (cfps < pfps ? cfps : pfps), fail = pfps, pass = 0;
         double loss0 = g_sh->p_frames ? 1.0 - (double)acc / (double)g_sh->p_frames : 1;
@@ -795,20 +797,22 @@ static int phase_throughput(double memcpy_fps, double handoff_fps)
             if (!g_o.json)
                 printf("# paced %.0f frames/s: accepted %.0f/s, loss %.4f\n", rate,
                        g_sh->p_secs > 0 ? acc / g_sh->p_secs : 0, loss);
+            double took = g_sh->p_secs > 0 ? acc / g_sh->p_secs : 0;
             if (loss <= 0.02) {
-                double fps = g_sh->p_secs > 0 ? acc / g_sh->p_secs : 0;
-                best = fps > best ? fps : best;
+                best = took > best ? took : best;
                 pass = rate > pass ? rate : pass;
             } else {
                 fail = rate < fail ? rate : fail;
             }
             if (pass == 0)
-                rate *= 0.85;
+                rate = took > 0 && 0.9 * took < 0.85 * rate ? 0.9 * took : 0.85 * rate;
             else if (fail - pass < 0.02 * pass)
                 break;
             else
                 rate = (pass + fail) / 2;
         }
+        if (best <= 0 && !g_o.json)
+            printf("# no paced rate kept the loss <= 0.02: sustained 0 (consumers starved?)\n");
         out_num("sustained_frames_per_s", best, 0);
         out_num("sustained_GBps", best * g_o.payload / 1e9, 3);
         out_num("sustained_to_memcpy", memcpy_fps > 0 ? best / memcpy_fps : 0, 3);
