@@ -788,16 +788,15 @@ static int phase_throughput(double memcpy_fps, double handoff_fps)
         if (rate <= 0)
             rate = 1000;
         for (int k = 0; k < 11 && !kept_up && rate > 10 && !tp_cli_stop; k++) {
-            double loss;
+            double loss, took; /* took: frames/s every consumer accepted at this rate */
             run.rate = rate;
             if (run_once(run) != 0)
                 return -1;
             totals(&acc, &lapped, &bad, &gap, &late);
             loss = g_sh->p_frames ? 1.0 - (double)acc / (double)g_sh->p_frames : 1;
+            took = g_sh->p_secs > 0 ? acc / g_sh->p_secs : 0;
             if (!g_o.json)
-                printf("# paced %.0f frames/s: accepted %.0f/s, loss %.4f\n", rate,
-                       g_sh->p_secs > 0 ? acc / g_sh->p_secs : 0, loss);
-            double took = g_sh->p_secs > 0 ? acc / g_sh->p_secs : 0;
+                printf("# paced %.0f frames/s: accepted %.0f/s, loss %.4f\n", rate, took, loss);
             if (loss <= 0.02) {
                 best = took > best ? took : best;
                 pass = rate > pass ? rate : pass;

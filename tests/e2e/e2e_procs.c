@@ -49,8 +49,8 @@ TP_TEST(test_e2e_cli_producer_consumer)
                         "--count", "200", "--duration", "20", NULL));
     TP_ASSERT(e2e_spawn(&s, &cons_json, "consumer_json", NULL, "consumer", "--verify", "interop",
                         "--count", "100", "--duration", "20", "--json", NULL));
-    TP_ASSERT(e2e_wait_output(&cons, "attached role=", 10000));
-    TP_ASSERT(e2e_wait_output(&cons_json, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&cons, 10000));
+    TP_ASSERT(e2e_wait_attached(&cons_json, 10000));
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--rate", "500", "--size",
                         "65536", "--dims", "256x256", "--duration", "30", NULL));
     TP_CHECK_EQ_I(tp_proc_wait(&cons, 25000), 0);
@@ -106,7 +106,7 @@ TP_TEST(test_e2e_several_consumers_verified)
                             "--duration", "30", NULL));
     }
     for (int i = 0; i < 3; i++)
-        TP_ASSERT(e2e_wait_output(&cons[i], "attached role=", 10000));
+        TP_ASSERT(e2e_wait_attached(&cons[i], 10000));
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--rate", "1000", "--size",
                         "65536", "--count", "2000", NULL));
     TP_CHECK_EQ_I(tp_proc_wait(&prod, 20000), 0);
@@ -148,11 +148,11 @@ TP_TEST(test_e2e_producer_kill9_new_epoch)
         snprintf(name, sizeof name, "consumer%d", i);
         TP_ASSERT(e2e_spawn(&s, &cons[i], name, NULL, "consumer", "--verify", "interop",
                             "--duration", "60", NULL));
-        TP_ASSERT(e2e_wait_output(&cons[i], "attached role=", 10000));
+        TP_ASSERT(e2e_wait_attached(&cons[i], 10000));
     }
     TP_ASSERT(e2e_spawn(&s, &a, "producer_a", NULL, "producer", "--rate", "1000", "--size",
                         "65536", NULL));
-    TP_ASSERT(e2e_wait_output(&a, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&a, 10000));
     tp_launch_sleep_ms(1500);
     TP_ASSERT(!tp_proc_poll(&a));
     tp_proc_kill9(&a); /* mid-stream, possibly mid-frame */
@@ -190,8 +190,8 @@ TP_TEST(test_e2e_consumer_kill9_producer_unaffected)
                         "--duration", "60", NULL));
     TP_ASSERT(e2e_spawn(&s, &other, "other", NULL, "consumer", "--verify", "interop",
                         "--duration", "60", NULL));
-    TP_ASSERT(e2e_wait_output(&victim, "attached role=", 10000));
-    TP_ASSERT(e2e_wait_output(&other, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&victim, 10000));
+    TP_ASSERT(e2e_wait_attached(&other, 10000));
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--rate", "2000", "--size",
                         "4096", "--duration", "4", NULL));
     tp_launch_sleep_ms(1000);
@@ -226,11 +226,11 @@ static void driver_kill9_restart(const char *name, unsigned down_ms)
         snprintf(cname, sizeof cname, "consumer%d", i);
         TP_ASSERT(e2e_spawn(&s, &cons[i], cname, NULL, "consumer", "--verify", "interop",
                             "--duration", "90", NULL));
-        TP_ASSERT(e2e_wait_output(&cons[i], "attached role=", 10000));
+        TP_ASSERT(e2e_wait_attached(&cons[i], 10000));
     }
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--rate", "1000", "--size",
                         "65536", NULL));
-    TP_ASSERT(e2e_wait_output(&prod, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&prod, 10000));
     tp_launch_sleep_ms(1000);
     tp_proc_kill9(&s.driver);
     tp_launch_sleep_ms(down_ms);
@@ -284,8 +284,8 @@ TP_TEST(test_e2e_slow_consumer_no_stall)
                         "60", NULL));
     TP_ASSERT(e2e_spawn(&s, &slow, "slow", NULL, "consumer", "--verify", "interop", "--duration",
                         "60", "--delay-us", "5000", NULL));
-    TP_ASSERT(e2e_wait_output(&fast, "attached role=", 10000));
-    TP_ASSERT(e2e_wait_output(&slow, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&fast, 10000));
+    TP_ASSERT(e2e_wait_attached(&slow, 10000));
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--rate", "2000", "--size",
                         "4096", "--duration", "4", NULL));
     TP_CHECK_EQ_I(tp_proc_wait(&prod, 20000), 0);

@@ -220,4 +220,11 @@ static inline bool e2e_wait_output(const tp_proc_t *p, const char *needle, unsig
     return true;
 }
 
+/* Wait until p has printed its "attached role=…" line (the CLI's, after the attach completed;
+ * a bare "attached" would also match the D-82 retry log line "client id N already attached"). */
+static inline bool e2e_wait_attached(const tp_proc_t *p, unsigned timeout_ms)
+{
+    return e2e_wait_output(p, "attached role=", timeout_ms);
+}
+
 #endif

@@ -404,10 +404,10 @@ TP_TEST(test_tools_stat_and_inspect_live_system)
     TP_ASSERT(e2e_init(&s, "stat_live", 64, 65536));
     TP_ASSERT(e2e_driver_start(&s));
     TP_ASSERT(e2e_spawn(&s, &cons, "consumer", NULL, "consumer", "--duration", "60", NULL));
-    TP_ASSERT(e2e_wait_output(&cons, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&cons, 10000));
     TP_ASSERT(e2e_spawn(&s, &prod, "producer", NULL, "producer", "--rate", "200", "--size",
                         "4096", "--dims", "64x64", "--duration", "60", NULL));
-    TP_ASSERT(e2e_wait_output(&prod, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&prod, 10000));
     TP_ASSERT(tp_proc_summary(&prod, "attached", pline, sizeof pline) == 0);
     TP_ASSERT(tp_proc_summary(&cons, "attached", cline, sizeof cline) == 0);
     first_epoch = tp_kv_u64(pline, "epoch"); /* the producer's attach made a new epoch */
@@ -575,7 +575,7 @@ TP_TEST(test_tools_counters_file_of_killed_client_reported_then_swept)
     TP_ASSERT(e2e_init(&s, "stat_kill", 8, 4096));
     TP_ASSERT(e2e_driver_start(&s));
     TP_ASSERT(e2e_spawn(&s, &cons, "consumer", NULL, "consumer", "--duration", "60", NULL));
-    TP_ASSERT(e2e_wait_output(&cons, "attached role=", 10000));
+    TP_ASSERT(e2e_wait_attached(&cons, 10000));
     TP_ASSERT(tp_proc_summary(&cons, "attached", cline, sizeof cline) == 0);
     cid = tp_kv_u64(cline, "consumer_id");
     ns_dir(&s, ns, sizeof ns);
